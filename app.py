@@ -1,0 +1,86 @@
+"""Routes of the Zoho External Connections service. Each reads the request and hands it to the flow."""
+
+from __future__ import annotations
+
+import logging
+
+from chalice import Chalice, Response
+from chalice.app import Request
+
+from chalicelib.chalice_adapter import attempt_cookie, form_of, origin_header, query, respond, single_param
+from chalicelib.config import ConfigError, Settings
+from chalicelib.forms import FORM_CONTENT_TYPE
+from chalicelib.models import Kind
+
+app = Chalice(app_name="zoho-external-connections")
+logging.getLogger("chalicelib").setLevel(logging.INFO)
+FORM = [FORM_CONTENT_TYPE]
+
+
+@app.route("/health")
+def health() -> Response:
+    import os
+
+    try:
+        Settings.from_environ(os.environ)
+    except ConfigError as exc:
+        return Response({"status": "misconfigured", "problem": str(exc)}, status_code=503, headers={"Cache-Control": "no-store"})
+    return Response({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
+@app.route("/connections/{connection}/connect")
+def connect(connection: str) -> Response:
+    """The Connection URL registered in Zoho Sigma."""
+    return _start(Kind.CONNECT, connection)
+
+
+@app.route("/connections/{connection}/revoke")
+def revoke(connection: str) -> Response:
+    """The Revoke URL registered in Zoho Sigma."""
+    return _start(Kind.REVOKE, connection)
+
+
+def _start(kind: Kind, connection: str) -> Response:
+    request = _request()
+    return respond(
+        request,
+        lambda flows, web: flows.start(
+            kind, connection, single_param(request, "jwttoken"), referer=request.headers.get("referer"), origin=origin_header(request), web=web
+        ),
+    )
+
+
+@app.route("/auth/callback")
+def sign_in_callback() -> Response:
+    request = _request()
+    return respond(request, lambda flows, web: flows.sign_in_callback(attempt_cookie(request), query(request), web=web))
+
+
+@app.route("/flow")
+def flow_page() -> Response:
+    request = _request()
+    return respond(request, lambda flows, web: flows.show(attempt_cookie(request), web=web))
+
+
+@app.route("/flow/decision", methods=["POST"], content_types=FORM)
+def decision() -> Response:
+    request = _request()
+    return respond(
+        request,
+        lambda flows, web: flows.decide(attempt_cookie(request), form_of(request), web=web),
+    )
+
+
+@app.route("/flow/retry", methods=["POST"], content_types=FORM)
+def retry() -> Response:
+    request = _request()
+    return respond(
+        request,
+        lambda flows, web: flows.retry(attempt_cookie(request), form_of(request), web=web),
+    )
+
+
+def _request() -> Request:
+    request = app.current_request
+    assert request is not None, "Chalice sets the request before calling a route"
+    return request

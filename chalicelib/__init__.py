@@ -1,0 +1,1 @@
+"""Shared code of the Zoho External Connections service (deployed with the Chalice app)."""

@@ -1,0 +1,71 @@
+"""The one place that wires the service: settings, AWS clients, the store, secrets, Zoho and sign-in.
+
+Built lazily on first use and kept for the life of the Lambda container (or the local process).
+Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.clock import SystemClock
+from chalicelib.config import Settings
+from chalicelib.flow import Flows
+from chalicelib.hooks import LoggingHooks
+
+_lock = threading.Lock()
+_flows: Flows | None = None
+
+
+def flows() -> Flows:
+    global _flows
+    with _lock:
+        if _flows is None:
+            _flows = build(os.environ)
+        return _flows
+
+
+def reset() -> None:
+    """Forget the wiring (tests that change the environment)."""
+    global _flows
+    with _lock:
+        _flows = None
+
+
+def build(environ: Mapping[str, str], **overrides: Any) -> Flows:
+    """Wire real collaborators from ``environ``; ``overrides`` replace any of Flows' fields (tests)."""
+    import boto3
+    import requests
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from botocore.config import Config
+
+    from chalicelib.oidc import OidcClient
+    from chalicelib.secrets import Secrets
+    from chalicelib.store.dynamodb import DynamoStore
+    from chalicelib.zoho_api import ZohoClient
+
+    settings = overrides.pop("settings", None) or Settings.from_environ(environ)
+    # AWS_ENDPOINT_URL (local stack, tests) is honoured by boto3 itself.
+    session = boto3.session.Session()
+    aws_config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+    secrets = Secrets(
+        SecretsProvider(boto3_client=session.client("secretsmanager", config=aws_config)),
+        extension_secret_id=settings.extension_secret_id,
+        zoho_signing_secret_id=settings.zoho_signing_secret_id,
+        oidc_client_secret_id=settings.oidc_client_secret_id,
+    )
+    http = requests.Session()
+    parts: dict[str, Any] = {
+        "settings": settings,
+        "store": DynamoStore(session.client("dynamodb", config=aws_config), settings.connections_table),
+        "secrets": secrets,
+        "zoho": ZohoClient(http, settings.data_centers),
+        "oidc": OidcClient(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id, client_secret=secrets.oidc_client_secret, session=http),
+        "clock": SystemClock(),
+        "hooks": LoggingHooks(),
+    }
+    parts.update(overrides)
+    return Flows(**parts)

@@ -1,0 +1,133 @@
+"""The Chalice side of the flows: request in, response out, errors to pages. Two pure conversions
+(``web_for`` / ``to_response``) and one error boundary (``respond``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import quote, urlsplit
+
+from chalice.app import Request, Response
+
+from chalicelib import bootstrap
+from chalicelib.config import ConfigError, Settings
+from chalicelib.errors import FlowError, InvalidZohoToken
+from chalicelib.flow import Flows, Web
+from chalicelib.forms import parse_form
+from chalicelib.pages import Page, Redirect, new_nonce, render, security_headers
+from chalicelib.secrets import SecretFormatError
+
+logger = logging.getLogger(__name__)
+
+COOKIE_NAME = "__Host-zoho_ec_attempt"
+HTML = "text/html; charset=utf-8"
+
+
+def respond(request: Request, action: Callable[[Flows, Web], Page | Redirect]) -> Response:
+    """Run one flow step; every failure becomes an HTML page with the right status, never a trace."""
+    product_name = "this service"
+    try:
+        flows = bootstrap.flows()
+        product_name = flows.settings.product_name
+        return to_response(action(flows, web_for(request, flows.settings)), product_name)
+    except FlowError as exc:
+        logger.info("flow_refused", extra={"reason": exc.reason, "status": exc.status})
+        return error_page(exc, product_name)
+    except (ConfigError, SecretFormatError) as exc:
+        logger.error("misconfigured", extra={"problem": str(exc)})
+        return error_page(
+            FlowError("This service is not configured correctly. Its operators have been notified.", reason="misconfigured"), product_name, status=503
+        )
+    except Exception:
+        # The page boundary: a bug must still answer a page, not a stack trace or JSON.
+        logger.exception("unexpected_error")
+        return error_page(FlowError("Something went wrong on our side. Please try again.", reason="internal_error"), product_name, status=500)
+
+
+def web_for(request: Request, settings: Settings) -> Web:
+    """The base URL the browser used: ``PUBLIC_BASE_URL`` when set, else the request's own scheme,
+    host and stage prefix (``/api`` on an execute-api URL, a base path behind a custom domain)."""
+    if settings.public_base_url:
+        return Web(settings.public_base_url)
+    headers = request.headers
+    context = request.context or {}
+    host = headers.get("host", "localhost")
+    scheme = headers.get("x-forwarded-proto", "https" if context.get("stage") else "http").split(",")[0].strip()
+    full_path = str(context.get("path") or "")
+    route_path = _filled_route(request)
+    prefix = full_path[: -len(route_path)] if route_path and full_path.endswith(route_path) else ""
+    return Web(f"{scheme}://{host}{prefix.rstrip('/')}")
+
+
+def _filled_route(request: Request) -> str:
+    path = str((request.context or {}).get("resourcePath") or "")
+    for name, value in (request.uri_params or {}).items():
+        path = path.replace("{" + name + "}", quote(value, safe=""))
+    return path
+
+
+def single_param(request: Request, name: str) -> str | None:
+    """A query parameter given at most once (a repeated ``jwttoken`` is refused, not guessed at)."""
+    params = request.query_params
+    if params is None:
+        return None
+    values = params.getlist(name)
+    if len(values) > 1:
+        raise InvalidZohoToken("The link carries more than one token. Open this page from Zoho's button.", reason="repeated_token")
+    return values[0] if values else None
+
+
+def query(request: Request) -> dict[str, str]:
+    """Query parameters given exactly once; repeated ones are dropped (and so fail their check)."""
+    params = request.query_params
+    if params is None:
+        return {}
+    return {name: params.getlist(name)[0] for name in params if len(params.getlist(name)) == 1}
+
+
+def form_of(request: Request) -> dict[str, str]:
+    body = request.raw_body
+    return parse_form(body.encode() if isinstance(body, str) else body, request.headers.get("content-type"))
+
+
+def attempt_cookie(request: Request) -> str | None:
+    cookie = SimpleCookie()
+    try:
+        cookie.load(request.headers.get("cookie", ""))
+    except CookieError:
+        return None
+    morsel = cookie.get(COOKIE_NAME)
+    return morsel.value if morsel is not None and morsel.value else None
+
+
+def to_response(result: Page | Redirect, product_name: str) -> Response:
+    if isinstance(result, Redirect):
+        headers: dict[str, str | list[str]] = {**security_headers(None), "Location": result.location}
+        status = result.status
+        body = ""
+    else:
+        nonce = new_nonce()
+        headers = {**security_headers(nonce), "Content-Type": HTML}
+        status = result.status
+        body = render(result, nonce=nonce, product_name=product_name)
+    if result.cookie is not None:
+        headers["Set-Cookie"] = _cookie_header(result.cookie.value, result.cookie.max_age)
+    return Response(body=body, status_code=status, headers=headers)
+
+
+def error_page(exc: FlowError, product_name: str, *, status: int | None = None) -> Response:
+    page = Page("error.html", {"error": exc}, status=status or exc.status)
+    return to_response(page, product_name)
+
+
+def _cookie_header(value: str | None, max_age: int) -> str:
+    # __Host- prefix: Secure, Path=/, no Domain, so no other host or path can plant or read it.
+    if value is None:
+        return f"{COOKIE_NAME}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax"
+    return f"{COOKIE_NAME}={value}; Max-Age={max_age}; Path=/; Secure; HttpOnly; SameSite=Lax"
+
+
+def origin_header(request: Request) -> str | None:
+    value = request.headers.get("origin")
+    return value if value and urlsplit(value).scheme in ("http", "https") else None

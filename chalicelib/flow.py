@@ -1,0 +1,344 @@
+"""The connect and revoke flows: plain Python, no web framework.
+
+Each public method is one browser request: it reads what it needs, runs a straight list of guards
+(each failure a ``FlowError`` with its status and sentence), changes state with conditional writes,
+and answers a ``Page`` or a ``Redirect``. The attempt cookie binds an attempt to one browser; the
+CSRF token in the form binds a POST to the page we rendered; identity comes only from the verified
+Zoho token and the verified ID token.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from chalicelib.clock import Clock, now_ms
+from chalicelib.config import Settings
+from chalicelib.errors import (
+    AlreadyConnected,
+    CsrfRejected,
+    FlowError,
+    ServiceUnavailable,
+    SignInFailed,
+    StaleAttempt,
+    TokenReplayed,
+    UnknownConnection,
+    WrongStep,
+)
+from chalicelib.hooks import ConnectionHooks
+from chalicelib.models import Attempt, AuditEvent, ConnectionRecord, Kind, Outcome, Status, Step
+from chalicelib.oidc import OidcClient
+from chalicelib.pages import CookieChange, Page, Redirect
+from chalicelib.secrets import Secrets
+from chalicelib.store import StaleWrite, Store
+from chalicelib.zoho_api import MARK_AS_CONNECTED, MARK_AS_REVOKED, ZohoApiError, ZohoClient
+from chalicelib.zoho_token import EXP_LEEWAY_MS, sign_connection_token, verify_zoho_token
+
+logger = logging.getLogger(__name__)
+
+DECISIONS = {Kind.CONNECT: ("allow", "deny"), Kind.REVOKE: ("revoke", "cancel")}
+ACTIONS = {Kind.CONNECT: MARK_AS_CONNECTED, Kind.REVOKE: MARK_AS_REVOKED}
+TARGET_STATUS = {Kind.CONNECT: Status.CONNECTED, Kind.REVOKE: Status.REVOKED}
+MAX_WRITE_TRIES = 5
+TARGET_OUTCOME = {Kind.CONNECT: Outcome.CONNECTED, Kind.REVOKE: Outcome.REVOKED}
+
+
+@dataclass(frozen=True)
+class Web:
+    """Where this deployment is reached, as seen by the browser (base URL carries any stage prefix)."""
+
+    base_url: str
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+
+@dataclass
+class Flows:
+    settings: Settings
+    store: Store
+    secrets: Secrets
+    zoho: ZohoClient
+    oidc: OidcClient
+    clock: Clock
+    hooks: ConnectionHooks
+
+    # -- GET Connection URL / Revoke URL -------------------------------------------------------
+    def start(self, kind: Kind, connection: str, jwttoken: str | None, *, referer: str | None, origin: str | None, web: Web) -> Redirect:
+        if connection not in self.settings.connection_api_names:
+            raise UnknownConnection()
+        now = self.clock.now()
+        claims = verify_zoho_token(jwttoken, self.secrets.zoho_verification_keys(), now_ms(self.clock))
+        assert jwttoken is not None  # verified above
+        token_hash = hashlib.sha256(jwttoken.strip().encode()).hexdigest()
+        if self.store.token_holder(token_hash, now) is not None:
+            raise TokenReplayed()
+        attempt = Attempt(
+            attempt_id=secrets.token_urlsafe(32),
+            kind=kind,
+            connection=connection,
+            claims=claims,
+            token_hash=token_hash,
+            dc=self.settings.data_centers.from_request(referer, origin),
+            csrf_token=secrets.token_urlsafe(32),
+            expires_at=(claims.exp_ms + EXP_LEEWAY_MS) // 1000,
+            step=Step.DECIDING if kind is Kind.REVOKE else Step.SIGNING_IN,
+            created_at=int(now),
+            version=1,
+        )
+        location = web.url("/flow")
+        if kind is Kind.CONNECT:
+            attempt.oidc_state = secrets.token_urlsafe(24)
+            attempt.oidc_nonce = secrets.token_urlsafe(24)
+            attempt.code_verifier = secrets.token_urlsafe(48)
+            location = self.oidc.authorization_url(
+                redirect_uri=web.url("/auth/callback"), state=attempt.oidc_state, nonce=attempt.oidc_nonce, code_verifier=attempt.code_verifier
+            )
+        self.store.create_attempt(attempt)
+        logger.info("attempt_started", extra={"kind": kind.value, "connection": connection, "organization_id": claims.organization_id, "dc": attempt.dc})
+        return Redirect(location, cookie=CookieChange(attempt.attempt_id, max_age=max(1, attempt.expires_at - int(now))))
+
+    # -- GET /auth/callback ----------------------------------------------------------------------
+    def sign_in_callback(self, attempt_id: str | None, params: Mapping[str, str], *, web: Web) -> Redirect:
+        attempt = self._attempt(attempt_id)
+        if attempt.kind is not Kind.CONNECT:
+            raise WrongStep()
+        if attempt.step is not Step.SIGNING_IN:
+            return Redirect(web.url("/flow"))  # a reload of the callback after it worked
+        assert attempt.oidc_state is not None
+        assert attempt.oidc_nonce is not None
+        assert attempt.code_verifier is not None
+        if not hmac.compare_digest(params.get("state", ""), attempt.oidc_state):
+            raise SignInFailed(reason="oidc_state_mismatch")
+        if "error" in params:
+            raise SignInFailed("Sign-in was cancelled or refused. Go back to Zoho and click Connect to try again.", reason="oidc_error")
+        code = params.get("code", "")
+        if not code:
+            raise SignInFailed(reason="oidc_no_code")
+        identity = self.oidc.sign_in(code=code, redirect_uri=web.url("/auth/callback"), code_verifier=attempt.code_verifier, nonce=attempt.oidc_nonce)
+        signed_in = dataclasses.replace(
+            attempt,
+            subject=identity.subject,
+            subject_label=identity.label,
+            oidc_state=None,
+            oidc_nonce=None,
+            code_verifier=None,
+            step=Step.DECIDING,
+            version=attempt.version + 1,
+        )
+        self._save_attempt(signed_in)
+        logger.info("signed_in", extra={"connection": attempt.connection, "organization_id": attempt.claims.organization_id})
+        return Redirect(web.url("/flow"))
+
+    # -- GET /flow ---------------------------------------------------------------------------------
+    def show(self, attempt_id: str | None, *, web: Web) -> Page:
+        attempt = self._attempt(attempt_id)
+        if attempt.step is Step.SIGNING_IN:
+            raise SignInFailed("Sign-in has not completed. Go back to Zoho and click Connect to try again.", reason="not_signed_in")
+        if attempt.step is Step.WORKING:
+            return Page("working.html", self._context(attempt, web))
+        if attempt.step is Step.DONE:
+            return self._result_page(attempt, web)
+        if attempt.kind is Kind.CONNECT:
+            self._refuse_rebinding(attempt)
+            return Page("consent.html", self._context(attempt, web))
+        record = self.store.get_connection(attempt.claims.organization_id, attempt.connection)
+        return Page("revoke.html", {**self._context(attempt, web), "record": record})
+
+    # -- POST /flow/decision -----------------------------------------------------------------------
+    def decide(self, attempt_id: str | None, form: Mapping[str, str], *, web: Web) -> Redirect:
+        attempt = self._attempt_for_post(attempt_id, form)
+        if attempt.step in (Step.WORKING, Step.DONE):
+            return Redirect(web.url("/flow"))  # a double submit: show what the first one did
+        if attempt.step is not Step.DECIDING:
+            raise WrongStep()
+        yes, no = DECISIONS[attempt.kind]
+        decision = form.get("decision")
+        if decision not in (yes, no):
+            raise WrongStep("That choice is not available here. Reload the page and choose again.", reason="bad_decision")
+        if decision == no:
+            self._save_attempt(dataclasses.replace(attempt, step=Step.DONE, outcome=Outcome.DENIED, version=attempt.version + 1))
+            logger.info("declined", extra={"kind": attempt.kind.value, "connection": attempt.connection, "organization_id": attempt.claims.organization_id})
+            return Redirect(web.url("/flow"))
+        if attempt.kind is Kind.CONNECT:
+            self._refuse_rebinding(attempt)
+        # The Zoho token is spent only here, on the decision: reloads and prefetches of the GET
+        # before this point leave the form the person sees intact.
+        holder = self.store.claim_token(attempt.token_hash, attempt.attempt_id, attempt.expires_at, self.clock.now())
+        if holder != attempt.attempt_id:
+            raise TokenReplayed()
+        working = dataclasses.replace(attempt, step=Step.WORKING, version=attempt.version + 1)
+        try:
+            self.store.save_attempt(working)
+        except StaleWrite:
+            return Redirect(web.url("/flow"))  # a concurrent submit won; it carries on
+        self._carry_out(working)
+        return Redirect(web.url("/flow"))
+
+    # -- POST /flow/retry --------------------------------------------------------------------------
+    def retry(self, attempt_id: str | None, form: Mapping[str, str], *, web: Web) -> Redirect:
+        attempt = self._attempt_for_post(attempt_id, form)
+        if attempt.step is not Step.DONE or attempt.outcome is not Outcome.NOT_CONFIRMED:
+            return Redirect(web.url("/flow"))
+        working = dataclasses.replace(attempt, step=Step.WORKING, outcome=None, failure_reason=None, version=attempt.version + 1)
+        try:
+            self.store.save_attempt(working)
+        except StaleWrite:
+            return Redirect(web.url("/flow"))
+        self._carry_out(working)
+        return Redirect(web.url("/flow"))
+
+    # -- the work ----------------------------------------------------------------------------------
+    def _carry_out(self, attempt: Attempt) -> None:
+        """Record the decision, tell Zoho, record the confirmation. The attempt always ends DONE; a
+        decision Zoho did not confirm stays recorded as pending, and the person can retry it."""
+        claims = attempt.claims
+        try:
+            if attempt.kind is Kind.REVOKE:
+                # Our side lets go first: "revoked" means we no longer hold anything for the org.
+                self.hooks.before_revoke(claims.organization_id, attempt.connection, self.store.get_connection(claims.organization_id, attempt.connection))
+            self._update_connection(attempt, lambda _record: _decision_changes(attempt))
+            self._tell_zoho(attempt)
+        except ZohoApiError as exc:
+            reason = exc.reason
+            self._update_connection(attempt, lambda record: {"last_error": reason, "confirm_attempts": record.confirm_attempts + 1})
+            self._finish(attempt, Outcome.NOT_CONFIRMED, reason)
+            logger.warning("zoho_not_confirmed", extra={"kind": attempt.kind.value, "connection": attempt.connection, "reason": reason})
+            return
+        except FlowError as exc:
+            self._finish(attempt, Outcome.NOT_CONFIRMED, exc.reason)
+            raise
+        confirmed = self._update_connection(
+            attempt,
+            lambda record: {
+                "status": TARGET_STATUS[attempt.kind],
+                "desired": None,
+                "last_error": None,
+                "confirmed_at": int(self.clock.now()),
+                "confirm_attempts": record.confirm_attempts + 1,
+            },
+        )
+        if attempt.kind is Kind.CONNECT:
+            self.hooks.after_connect(confirmed)
+        self._finish(attempt, TARGET_OUTCOME[attempt.kind], None)
+        logger.info("confirmed", extra={"kind": attempt.kind.value, "connection": attempt.connection, "organization_id": attempt.claims.organization_id})
+
+    def _tell_zoho(self, attempt: Attempt) -> None:
+        signature = sign_connection_token(
+            attempt.claims, key=self.secrets.extension_key(), extension_api_name=self.settings.extension_api_name, now_ms=now_ms(self.clock)
+        )
+        self.zoho.mark(
+            dc=attempt.dc,
+            connection=attempt.connection,
+            organization_id=attempt.claims.organization_id,
+            action=ACTIONS[attempt.kind],
+            signature=signature,
+        )
+
+    def _update_connection(self, attempt: Attempt, changes_for: Callable[[ConnectionRecord], Mapping[str, object]]) -> ConnectionRecord:
+        """Read the org's record, apply ``changes_for(record)`` as its next version with an audit event,
+        and write it conditionally; on a lost race read again and re-apply (a few times)."""
+        claims = attempt.claims
+        for _ in range(MAX_WRITE_TRIES):
+            now = int(self.clock.now())
+            record = self.store.get_connection(claims.organization_id, attempt.connection) or ConnectionRecord(
+                organization_id=claims.organization_id,
+                connection=attempt.connection,
+                status=Status.PENDING,
+                organization_name=claims.organization_name,
+                zoho_user_id=claims.user_id,
+                dc=attempt.dc,
+                created_at=now,
+                updated_at=now,
+            )
+            updated = dataclasses.replace(record, **changes_for(record), updated_at=now, version=record.version + 1)  # type: ignore[arg-type]
+            event = AuditEvent(
+                organization_id=record.organization_id,
+                connection=record.connection,
+                at=now,
+                version=updated.version,
+                from_status=record.status.value if record.version else None,
+                to_status=updated.status.value,
+                attempt_id=attempt.attempt_id,
+                actor=attempt.subject or f"zoho:{claims.user_id}",
+                detail={key: str(value) for key, value in (("desired", updated.desired and updated.desired.value), ("error", updated.last_error)) if value},
+            )
+            try:
+                self.store.save_connection(updated, event)
+            except StaleWrite:
+                continue
+            return updated
+        raise ServiceUnavailable("Too many changes to this connection at once. Please try again.", reason="write_contention")
+
+    def _finish(self, attempt: Attempt, outcome: Outcome, reason: str | None) -> None:
+        self._save_attempt(dataclasses.replace(attempt, step=Step.DONE, outcome=outcome, failure_reason=reason, version=attempt.version + 1))
+
+    # -- guards and helpers --------------------------------------------------------------------------
+    def _attempt(self, attempt_id: str | None) -> Attempt:
+        attempt = self.store.get_attempt(attempt_id, self.clock.now()) if attempt_id else None
+        if attempt is None:
+            raise StaleAttempt()
+        return attempt
+
+    def _attempt_for_post(self, attempt_id: str | None, form: Mapping[str, str]) -> Attempt:
+        attempt = self._attempt(attempt_id)
+        if not hmac.compare_digest(form.get("csrf_token", "").encode(), attempt.csrf_token.encode()):
+            raise CsrfRejected()
+        return attempt
+
+    def _save_attempt(self, attempt: Attempt) -> None:
+        try:
+            self.store.save_attempt(attempt)
+        except StaleWrite as exc:
+            raise WrongStep("This request was already handled in another window or tab.", reason="attempt_changed") from exc
+
+    def _refuse_rebinding(self, attempt: Attempt) -> None:
+        """An org connected to one account on our side is never silently moved to another."""
+        record = self.store.get_connection(attempt.claims.organization_id, attempt.connection)
+        if record is not None and record.status is Status.CONNECTED and record.subject not in (None, attempt.subject):
+            raise AlreadyConnected()
+
+    def _context(self, attempt: Attempt, web: Web) -> dict[str, object]:
+        return {
+            "attempt": attempt,
+            "claims": attempt.claims,
+            "connection": attempt.connection,
+            "csrf_token": attempt.csrf_token,
+            "decision_url": web.url("/flow/decision"),
+            "retry_url": web.url("/flow/retry"),
+            "flow_url": web.url("/flow"),
+        }
+
+    def _result_page(self, attempt: Attempt, web: Web) -> Page:
+        context = self._context(attempt, web)
+        outcome = attempt.outcome
+        if outcome in (Outcome.CONNECTED, Outcome.REVOKED):
+            assert outcome is not None
+            context["post_message"] = {
+                "message": {"external_connector_api_name": attempt.connection, "connection_status": outcome.value},
+                "target_origin": self.settings.data_centers.origin(attempt.dc),
+            }
+        status = 502 if outcome is Outcome.NOT_CONFIRMED else 200
+        return Page("result.html", {**context, "outcome": outcome.value if outcome else ""}, status=status)
+
+
+def _decision_changes(attempt: Attempt) -> dict[str, object]:
+    """The record's next state once the person decided: pending Zoho's confirmation of the target."""
+    claims = attempt.claims
+    return {
+        "status": Status.PENDING,
+        "desired": TARGET_STATUS[attempt.kind],
+        # Revoking forgets which account consented: nothing of the org is kept on our side.
+        "subject": attempt.subject if attempt.kind is Kind.CONNECT else None,
+        "subject_label": attempt.subject_label if attempt.kind is Kind.CONNECT else None,
+        "organization_name": claims.organization_name,
+        "zoho_user_id": claims.user_id,
+        "dc": attempt.dc,
+        "attempt_id": attempt.attempt_id,
+        "last_error": None,
+    }

@@ -1,0 +1,152 @@
+"""Sign-in with the third party's OpenID Connect provider: authorization code flow with PKCE,
+``state`` and ``nonce`` (Authlib), and ID-token verification against the provider's JWKS (PyJWT)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import requests
+
+from chalicelib.errors import ServiceUnavailable, SignInFailed
+
+logger = logging.getLogger(__name__)
+
+# Asymmetric algorithms only: an ID token must never be accepted on the strength of a shared secret
+# the browser could have seen, nor unsigned.
+ACCEPTED_ALGORITHMS = ("RS256", "ES256", "PS256", "EdDSA")
+HTTP_TIMEOUT = (3.05, 5.0)
+CLOCK_LEEWAY_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Identity:
+    subject: str
+    label: str  # what the consent page shows: e-mail, else name, else the subject
+
+
+@dataclass(frozen=True)
+class _Metadata:
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    algorithms: tuple[str, ...]
+
+
+class OidcClient:
+    def __init__(self, *, issuer: str, client_id: str, client_secret: Callable[[], str], session: requests.Session) -> None:
+        """``client_secret`` is called when the token endpoint needs it (so the secret is fetched lazily)."""
+        self._issuer = issuer.rstrip("/")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._session = session
+        self._lock = threading.Lock()
+        self._metadata: _Metadata | None = None
+        self._jwks: jwt.PyJWKClient | None = None
+
+    def authorization_url(self, *, redirect_uri: str, state: str, nonce: str, code_verifier: str) -> str:
+        from authlib.integrations.requests_client import OAuth2Session
+
+        oauth = OAuth2Session(self._client_id, scope="openid email profile", redirect_uri=redirect_uri, code_challenge_method="S256")
+        url, _ = oauth.create_authorization_url(self._discover().authorization_endpoint, state=state, nonce=nonce, code_verifier=code_verifier)
+        return str(url)
+
+    def sign_in(self, *, code: str, redirect_uri: str, code_verifier: str, nonce: str) -> Identity:
+        """Exchange the authorization code and return the verified identity."""
+        return self._verify_id_token(self._exchange(code, redirect_uri, code_verifier), nonce)
+
+    def _exchange(self, code: str, redirect_uri: str, code_verifier: str) -> str:
+        from authlib.integrations.base_client.errors import OAuthError
+        from authlib.integrations.requests_client import OAuth2Session
+
+        oauth = OAuth2Session(self._client_id, self._client_secret(), redirect_uri=redirect_uri, code_challenge_method="S256")
+        try:
+            token = oauth.fetch_token(self._discover().token_endpoint, code=code, code_verifier=code_verifier, timeout=HTTP_TIMEOUT)
+        except OAuthError as exc:
+            logger.warning("oidc_token_rejected", extra={"error": getattr(exc, "error", "")})
+            raise SignInFailed(reason="oidc_token_rejected") from exc
+        except requests.RequestException as exc:
+            logger.error("oidc_unreachable", extra={"error": type(exc).__name__})
+            raise ServiceUnavailable() from exc
+        id_token = token.get("id_token")
+        if not isinstance(id_token, str):
+            raise SignInFailed(reason="oidc_no_id_token")
+        return id_token
+
+    def _verify_id_token(self, id_token: str, nonce: str) -> Identity:
+        metadata = self._discover()
+        try:
+            signing_key = self._signing_key(metadata, id_token)
+            claims: dict[str, Any] = jwt.decode(
+                id_token,
+                signing_key.key,
+                algorithms=list(metadata.algorithms),
+                audience=self._client_id,
+                issuer=self._issuer,
+                leeway=CLOCK_LEEWAY_SECONDS,
+                options={"require": ["iss", "aud", "exp", "iat", "sub"]},
+            )
+        except jwt.PyJWKClientConnectionError as exc:
+            logger.error("oidc_jwks_unreachable")
+            raise ServiceUnavailable() from exc
+        except jwt.PyJWTError as exc:
+            logger.warning("oidc_id_token_invalid", extra={"error": type(exc).__name__})
+            raise SignInFailed(reason="oidc_id_token_invalid") from exc
+        claimed_nonce = claims.get("nonce")
+        if not isinstance(claimed_nonce, str) or not hmac.compare_digest(claimed_nonce, nonce):
+            raise SignInFailed(reason="oidc_nonce_mismatch")
+        audience = claims["aud"]
+        if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != self._client_id:
+            raise SignInFailed(reason="oidc_azp_mismatch")
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject:
+            raise SignInFailed(reason="oidc_no_subject")
+        label = next((value for value in (claims.get("email"), claims.get("name")) if isinstance(value, str) and value), subject)
+        return Identity(subject=subject, label=label)
+
+    def _signing_key(self, metadata: _Metadata, id_token: str) -> jwt.PyJWK:
+        """The JWKS key named by the token's ``kid``; OpenID Connect lets a provider with a single
+        signing key omit ``kid``, in which case that one key must be it."""
+        jwks = self._jwks_client(metadata)
+        if jwt.get_unverified_header(id_token).get("kid") is not None:
+            return jwks.get_signing_key_from_jwt(id_token)
+        keys = jwks.get_signing_keys()
+        if len(keys) != 1:
+            raise jwt.InvalidTokenError("ID token without kid, and the provider has several signing keys")
+        return keys[0]
+
+    def _discover(self) -> _Metadata:
+        with self._lock:
+            if self._metadata is None:
+                self._metadata = self._fetch_metadata()
+            return self._metadata
+
+    def _fetch_metadata(self) -> _Metadata:
+        try:
+            response = self._session.get(f"{self._issuer}/.well-known/openid-configuration", timeout=HTTP_TIMEOUT)
+            response.raise_for_status()
+            document = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            logger.error("oidc_discovery_failed", extra={"error": type(exc).__name__})
+            raise ServiceUnavailable() from exc
+        if not isinstance(document, dict) or str(document.get("issuer", "")).rstrip("/") != self._issuer:
+            logger.error("oidc_issuer_mismatch", extra={"configured": self._issuer})
+            raise ServiceUnavailable()
+        offered = document.get("id_token_signing_alg_values_supported") or ["RS256"]
+        algorithms = tuple(alg for alg in ACCEPTED_ALGORITHMS if alg in offered)
+        endpoints = [document.get(name) for name in ("authorization_endpoint", "token_endpoint", "jwks_uri")]
+        if not algorithms or not all(isinstance(url, str) and url.startswith(("https://", "http://")) for url in endpoints):
+            logger.error("oidc_discovery_incomplete", extra={"configured": self._issuer})
+            raise ServiceUnavailable()
+        return _Metadata(str(endpoints[0]), str(endpoints[1]), str(endpoints[2]), algorithms)
+
+    def _jwks_client(self, metadata: _Metadata) -> jwt.PyJWKClient:
+        with self._lock:
+            if self._jwks is None:
+                self._jwks = jwt.PyJWKClient(metadata.jwks_uri, cache_keys=True, lifespan=3600, timeout=5)
+            return self._jwks

@@ -1,0 +1,203 @@
+"""DynamoDB store: one table, items told apart by their keys. Only I/O here; botocore errors stay inside.
+
+attempt     pk=ATTEMPT#<attempt_id>     sk=ATTEMPT                      TTL expires_at
+used token  pk=TOKEN#<sha256 of token>  sk=TOKEN                        TTL expires_at
+connection  pk=ORG#<organization_id>    sk=CONN#<connection>
+audit       pk=ORG#<organization_id>    sk=AUDIT#<connection>#<version, 10 digits>
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.errors import ServiceUnavailable
+from chalicelib.models import Attempt, AuditEvent, ConnectionRecord, Kind, Outcome, Status, Step
+from chalicelib.store import StaleWrite
+from chalicelib.zoho_token import ZohoClaims
+
+logger = logging.getLogger(__name__)
+
+_CONDITION_FAILED = {"ConditionalCheckFailedException", "TransactionCanceledException"}
+
+
+class DynamoStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        """``client``: a boto3 DynamoDB client (injected; created by the wiring, never here)."""
+        self._client = client
+        self._table = table_name
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        self._serializer = TypeSerializer()
+        self._deserializer = TypeDeserializer()
+
+    # attempts -------------------------------------------------------------------------------
+    def create_attempt(self, attempt: Attempt) -> None:
+        item = {"pk": f"ATTEMPT#{attempt.attempt_id}", "sk": "ATTEMPT", **_plain(attempt)}
+        with self._errors():
+            self._client.put_item(TableName=self._table, Item=self._dump(item), ConditionExpression="attribute_not_exists(pk)")
+
+    def get_attempt(self, attempt_id: str, now: float) -> Attempt | None:
+        item = self._get(f"ATTEMPT#{attempt_id}", "ATTEMPT")
+        if item is None:
+            return None
+        attempt = _attempt_from(item)
+        return None if attempt.is_expired(now) else attempt
+
+    def save_attempt(self, attempt: Attempt) -> None:
+        item = {"pk": f"ATTEMPT#{attempt.attempt_id}", "sk": "ATTEMPT", **_plain(attempt)}
+        with self._errors():
+            self._client.put_item(
+                TableName=self._table,
+                Item=self._dump(item),
+                ConditionExpression="version = :expected",
+                ExpressionAttributeValues=self._dump({":expected": attempt.version - 1}),
+            )
+
+    # used tokens ----------------------------------------------------------------------------
+    def token_holder(self, token_hash: str, now: float) -> str | None:
+        holder = self._get(f"TOKEN#{token_hash}", "TOKEN", consistent=True)
+        if holder is None or int(holder["expires_at"]) <= now:
+            return None
+        return str(holder["attempt_id"])
+
+    def claim_token(self, token_hash: str, attempt_id: str, expires_at: int, now: float) -> str:
+        item = {"pk": f"TOKEN#{token_hash}", "sk": "TOKEN", "attempt_id": attempt_id, "expires_at": expires_at}
+        try:
+            with self._errors():
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=self._dump(item),
+                    # An expired claim may be taken over: TTL deletes items late.
+                    ConditionExpression="attribute_not_exists(pk) OR expires_at <= :now",
+                    ExpressionAttributeValues=self._dump({":now": int(now)}),
+                )
+        except StaleWrite:
+            holder = self._get(f"TOKEN#{token_hash}", "TOKEN", consistent=True)
+            return str(holder["attempt_id"]) if holder else attempt_id
+        return attempt_id
+
+    # connections ----------------------------------------------------------------------------
+    def get_connection(self, organization_id: str, connection: str) -> ConnectionRecord | None:
+        item = self._get(f"ORG#{organization_id}", f"CONN#{connection}", consistent=True)
+        return None if item is None else _connection_from(item)
+
+    def save_connection(self, record: ConnectionRecord, audit: AuditEvent) -> None:
+        pk = f"ORG#{record.organization_id}"
+        if record.version == 1:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeValues": self._dump({":expected": record.version - 1}),
+            }
+        connection_item = {"pk": pk, "sk": f"CONN#{record.connection}", **_plain(record)}
+        audit_item = {"pk": pk, "sk": f"AUDIT#{audit.connection}#{audit.version:010d}", **_plain(audit)}
+        with self._errors():
+            self._client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self._table, "Item": self._dump(connection_item), **condition}},
+                    {"Put": {"TableName": self._table, "Item": self._dump(audit_item), "ConditionExpression": "attribute_not_exists(pk)"}},
+                ]
+            )
+
+    def list_audit(self, organization_id: str, connection: str) -> list[AuditEvent]:
+        events: list[AuditEvent] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": self._dump({":pk": f"ORG#{organization_id}", ":prefix": f"AUDIT#{connection}#"}),
+            "ConsistentRead": True,
+        }
+        with self._errors():
+            while True:
+                page = self._client.query(**kwargs)
+                events.extend(_audit_from(self._load(item)) for item in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    return events
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # plumbing -------------------------------------------------------------------------------
+    def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
+        with self._errors():
+            reply = self._client.get_item(TableName=self._table, Key=self._dump({"pk": pk, "sk": sk}), ConsistentRead=consistent)
+        item = reply.get("Item")
+        return None if item is None else self._load(item)
+
+    def _dump(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: self._serializer.serialize(value) for key, value in values.items() if value is not None}
+
+    def _load(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: _from_decimal(self._deserializer.deserialize(value)) for key, value in item.items()}
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _CONDITION_FAILED and _only_conditions_failed(exc):
+                raise StaleWrite(code) from exc
+            logger.error("dynamodb_error", extra={"code": code, "table": self._table})
+            raise ServiceUnavailable() from exc
+        except BotoCoreError as exc:
+            logger.error("dynamodb_unreachable", extra={"error": type(exc).__name__, "table": self._table})
+            raise ServiceUnavailable() from exc
+
+
+def _only_conditions_failed(exc: ClientError) -> bool:
+    """A cancelled transaction is a lost race only when every reason is a failed condition."""
+    reasons = exc.response.get("CancellationReasons")
+    if not reasons:
+        return True
+    return all(reason.get("Code") in ("None", "ConditionalCheckFailed", None) for reason in reasons)
+
+
+def _from_decimal(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _from_decimal(inner) for key, inner in value.items()}
+    if isinstance(value, (list, set)):
+        return [_from_decimal(inner) for inner in value]
+    return value
+
+
+def _plain(record: Any) -> dict[str, Any]:
+    """Dataclass -> dict of DynamoDB-storable values (enums as their values)."""
+    plain = dataclasses.asdict(record)
+    return {key: value.value if isinstance(value, enum.Enum) else value for key, value in plain.items()}
+
+
+def _fields(cls: Any, item: Mapping[str, Any]) -> dict[str, Any]:
+    names = {field.name for field in dataclasses.fields(cls)}
+    return {key: value for key, value in item.items() if key in names}
+
+
+def _attempt_from(item: Mapping[str, Any]) -> Attempt:
+    values = _fields(Attempt, item)
+    values["kind"] = Kind(values["kind"])
+    values["step"] = Step(values["step"])
+    values["claims"] = ZohoClaims(**values["claims"])
+    if values.get("outcome") is not None:
+        values["outcome"] = Outcome(values["outcome"])
+    return Attempt(**values)
+
+
+def _connection_from(item: Mapping[str, Any]) -> ConnectionRecord:
+    values = _fields(ConnectionRecord, item)
+    values["status"] = Status(values["status"])
+    if values.get("desired") is not None:
+        values["desired"] = Status(values["desired"])
+    return ConnectionRecord(**values)
+
+
+def _audit_from(item: Mapping[str, Any]) -> AuditEvent:
+    return AuditEvent(**_fields(AuditEvent, item))
