@@ -113,10 +113,11 @@ class Flows:
         assert attempt.oidc_state is not None
         assert attempt.oidc_nonce is not None
         assert attempt.code_verifier is not None
+        if "error" in params:
+            # Checked before state: some providers drop state on errors, and an error changes nothing.
+            raise SignInFailed("Sign-in was cancelled or refused. Go back to Zoho and click Connect to try again.", reason="oidc_error")
         if not hmac.compare_digest(params.get("state", ""), attempt.oidc_state):
             raise SignInFailed(reason="oidc_state_mismatch")
-        if "error" in params:
-            raise SignInFailed("Sign-in was cancelled or refused. Go back to Zoho and click Connect to try again.", reason="oidc_error")
         code = params.get("code", "")
         if not code:
             raise SignInFailed(reason="oidc_no_code")

@@ -132,7 +132,7 @@ class DynamoStore:
         return None if item is None else self._load(item)
 
     def _dump(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        return {key: self._serializer.serialize(value) for key, value in values.items() if value is not None}
+        return {key: self._serializer.serialize(value) for key, value in values.items()}
 
     def _load(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return {key: _from_decimal(self._deserializer.deserialize(value)) for key, value in item.items()}

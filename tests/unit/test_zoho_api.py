@@ -153,7 +153,9 @@ def test_a_hanging_zoho_times_out_within_the_budget(zoho: ScriptedZoho) -> None:
 
 
 def test_an_unreachable_zoho_is_a_named_transient_failure() -> None:
-    client = ZohoClient(requests.Session(), DataCenters(base_urls={"com": "http://127.0.0.1:9"}, default="com"), RetryPolicy(max_attempts=2), sleep=lambda _: None)
+    client = ZohoClient(
+        requests.Session(), DataCenters(base_urls={"com": "http://127.0.0.1:9"}, default="com"), RetryPolicy(max_attempts=2), sleep=lambda _: None
+    )
     with pytest.raises(ZohoApiError) as caught:
         mark(client)
     assert (caught.value.reason, caught.value.retryable) == ("zoho_unreachable", True)

@@ -142,7 +142,7 @@ def test_a_short_key_works_without_a_warning_turning_into_an_error() -> None:
 
 
 def test_our_token_copies_the_claims_and_adds_jti_and_ms_exp() -> None:
-    claims = ZohoClaims(user_id="u-1", organization_id="o-1", organization_name="Zylker <&> \"Ltd\"", exp_ms=NOW_MS + 10)
+    claims = ZohoClaims(user_id="u-1", organization_id="o-1", organization_name='Zylker <&> "Ltd"', exp_ms=NOW_MS + 10)
     token = sign_connection_token(claims, key=KEY, extension_api_name="pu_com_acme", now_ms=NOW_MS)
     header = jwt.get_unverified_header(token)
     payload = jwt.decode(token, KEY, algorithms=["HS256"], options={"verify_exp": False})
@@ -150,7 +150,7 @@ def test_our_token_copies_the_claims_and_adds_jti_and_ms_exp() -> None:
     assert payload == {
         "user_id": "u-1",
         "organization_id": "o-1",
-        "organization_name": "Zylker <&> \"Ltd\"",
+        "organization_name": 'Zylker <&> "Ltd"',
         "jti": "pu_com_acme",
         "exp": NOW_MS + 3_600_000,
     }

@@ -1,0 +1,224 @@
+"""The local stack: embedded AWS (moto server), the Zoho sandbox, a development OpenID Connect
+provider, and the service under ``chalice local``, all on loopback, started and stopped together.
+
+The service runs on ``localhost`` and everything else on ``127.0.0.1``: two sites to the browser,
+so cookies and SameSite behave cross-site as they do between Zoho and a deployed service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Self
+
+import boto3
+import requests
+
+from devstack.servers import BackgroundServer
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}
+START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Ports:
+    """0 = any free port (tests); ``make run`` uses fixed ones so the printed URL stays the same."""
+
+    service: int = 0
+    sandbox: int = 0
+    oidc: int = 0
+    aws: int = 0
+
+
+@dataclass
+class LocalStack:
+    ports: Ports = field(default_factory=Ports)
+    stage: str = "local"
+    log_path: Path | None = None
+    extension_secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+    def __post_init__(self) -> None:
+        self.stage_env: dict[str, str] = stage_environment(self.stage)
+        self._cleanup: list[Any] = []
+        self._service: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self.aws_url = self.sandbox_url = self.oidc_url = self.service_url = ""
+        self.table_name = ""
+        self.oidc_client_id = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self, *, with_service: bool = True) -> Self:
+        """Start everything; ``with_service=False`` leaves the service out (in-process tests run it)."""
+        try:
+            self._start_aws()
+            self._start_oidc()
+            self._start_sandbox()
+            if with_service:
+                self._start_service()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self._service is not None and self._service.poll() is None:
+            self._service.terminate()
+            try:
+                self._service.wait(10)
+            except subprocess.TimeoutExpired:
+                self._service.kill()
+                self._service.wait(5)
+        self._service = None
+        for stop in reversed(self._cleanup):
+            with contextlib.suppress(Exception):
+                stop()
+        self._cleanup.clear()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None) -> None:
+        self.stop()
+
+    # -- what tests and people use -------------------------------------------------------------------
+    @property
+    def connections(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.stage_env["CONNECTION_API_NAMES"].split(",") if name.strip())
+
+    @property
+    def extension_api_name(self) -> str:
+        return self.stage_env["EXTENSION_API_NAME"]
+
+    def aws_client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
+        )
+
+    def service_environment(self) -> dict[str, str]:
+        """What ``chalice local`` gets on top of the stage's own variables in .chalice/config.json."""
+        return {
+            **DUMMY_AWS,
+            "AWS_ENDPOINT_URL": self.aws_url,
+            "ZOHO_DATA_CENTERS": json.dumps({"com": self.sandbox_url}),
+            "OIDC_ISSUER": self.oidc_url,
+            "OIDC_CLIENT_ID": self.oidc_client_id,
+            "PUBLIC_BASE_URL": self.service_url,
+        }
+
+    # -- components ----------------------------------------------------------------------------------
+    def _start_aws(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.ports.aws or _free_port(), verbose=False)
+        server.start()
+        self._cleanup.append(server.stop)
+        host, port = server.get_host_and_port()
+        self.aws_url = f"http://{host}:{port}"
+        self.table_name = create_resources(self.aws_client("cloudformation"), self.stage_env["CONNECTIONS_TABLE"])
+        if self.table_name != self.stage_env["CONNECTIONS_TABLE"]:
+            raise RuntimeError(f"infra/resources.yaml created table {self.table_name!r}, config expects {self.stage_env['CONNECTIONS_TABLE']!r}")
+        self.aws_client("secretsmanager").create_secret(Name=self.stage_env["EXTENSION_SECRET_ID"], SecretString=self.extension_secret_key)
+
+    def _start_oidc(self) -> None:
+        from devstack import oidc_provider
+
+        server = BackgroundServer(oidc_provider.create_app(), host="127.0.0.1", port=self.ports.oidc)
+        self._cleanup.append(server.stop)
+        self.oidc_url = server.url
+        self.service_url = f"http://localhost:{self.ports.service or _free_port()}"
+        client_id, client_secret = oidc_provider.register_client(self.oidc_url, [f"{self.service_url}/auth/callback"])
+        self.oidc_client_id = client_id
+        self.aws_client("secretsmanager").create_secret(Name=self.stage_env["OIDC_CLIENT_SECRET_ID"], SecretString=client_secret)
+
+    def _start_sandbox(self) -> None:
+        from devstack.zoho_sandbox import SandboxConfig, create_app
+
+        config = SandboxConfig(
+            secret_key=self.extension_secret_key,
+            extension_api_name=self.extension_api_name,
+            connections=self.connections,
+            service_base_url=self.service_url,
+        )
+        server = BackgroundServer(create_app(config), host="127.0.0.1", port=self.ports.sandbox)
+        self._cleanup.append(server.stop)
+        self.sandbox_url = server.url
+
+    def _start_service(self) -> None:
+        port = self.service_url.rsplit(":", 1)[1]
+        chalice = Path(sys.executable).with_name("chalice")
+        command = [str(chalice), "local", "--no-autoreload", "--stage", self.stage, "--host", "127.0.0.1", "--port", port]
+        if self.log_path is not None:
+            self._log = self.log_path.open("ab")
+        env = {**os.environ, **self.service_environment(), "PYTHONUNBUFFERED": "1"}
+        self._service = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert self._service.stdout is not None
+        threading.Thread(target=_copy_redacted, args=(self._service.stdout, self._log), daemon=True).start()
+        self._wait_for_service()
+
+    def _wait_for_service(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        health = self.service_url.replace("localhost", "127.0.0.1") + "/health"
+        while time.monotonic() < deadline:
+            assert self._service is not None
+            if self._service.poll() is not None:
+                raise RuntimeError(f"chalice local exited with code {self._service.returncode}; see {self.log_path or 'its output'}")
+            with contextlib.suppress(requests.RequestException):
+                reply = requests.get(health, timeout=1)
+                if reply.status_code == 200:
+                    return
+                raise RuntimeError(f"the service is not healthy: {reply.text}")
+            time.sleep(0.1)
+        raise RuntimeError(f"chalice local did not answer within {START_TIMEOUT:.0f} s")
+
+
+# chalice local logs every request line, query string included: keep tokens, codes and states out.
+_SENSITIVE = re.compile(rb"\b(jwttoken|code|state|code_verifier|nonce)=[^&\s\"]+")
+
+
+def _copy_redacted(source: IO[bytes], sink: IO[bytes] | None) -> None:
+    for line in source:
+        if sink is not None:
+            sink.write(_SENSITIVE.sub(rb"\1=[redacted]", line))
+            sink.flush()
+
+
+def create_resources(cloudformation: Any, table_name: str, stack_name: str = "zoho-external-connections") -> str:
+    """Create ``infra/resources.yaml`` as a stack; return its ConnectionsTableName output."""
+    template = (ROOT / "infra" / "resources.yaml").read_text()
+    cloudformation.create_stack(StackName=stack_name, TemplateBody=template, Parameters=[{"ParameterKey": "TableName", "ParameterValue": table_name}])
+    cloudformation.get_waiter("stack_create_complete").wait(StackName=stack_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    outputs = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]["Outputs"]
+    return next(output["OutputValue"] for output in outputs if output["OutputKey"] == "ConnectionsTableName")
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return dict(config["stages"][stage]["environment_variables"])
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
