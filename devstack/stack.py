@@ -73,13 +73,8 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        if self._service is not None and self._service.poll() is None:
-            self._service.terminate()
-            try:
-                self._service.wait(10)
-            except subprocess.TimeoutExpired:
-                self._service.kill()
-                self._service.wait(5)
+        if self._service is not None:
+            _end(self._service)
         self._service = None
         for stop in reversed(self._cleanup):
             with contextlib.suppress(Exception):
@@ -127,13 +122,17 @@ class LocalStack:
 
     # -- components ----------------------------------------------------------------------------------
     def _start_aws(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.ports.aws or _free_port(), verbose=False)
-        server.start()
-        self._cleanup.append(server.stop)
-        host, port = server.get_host_and_port()
-        self.aws_url = f"http://{host}:{port}"
+        # moto server in its own process: its backends are per process, so two stacks (or a stack
+        # and the tests' own moto use) never share state, and it does not compete for our GIL.
+        port = self.ports.aws or _free_port()
+        self.aws_url = f"http://127.0.0.1:{port}"
+        moto = subprocess.Popen(
+            [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._cleanup.append(lambda: _end(moto))
+        _wait_until_up(moto, f"{self.aws_url}/moto-api/", "moto server")
         self.table_name = create_resources(self.aws_client("cloudformation"), self.stage_env["CONNECTIONS_TABLE"])
         if self.table_name != self.stage_env["CONNECTIONS_TABLE"]:
             raise RuntimeError(f"infra/resources.yaml created table {self.table_name!r}, config expects {self.stage_env['CONNECTIONS_TABLE']!r}")
@@ -176,19 +175,8 @@ class LocalStack:
         self._wait_for_service()
 
     def _wait_for_service(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        health = self.service_url.replace("localhost", "127.0.0.1") + "/health"
-        while time.monotonic() < deadline:
-            assert self._service is not None
-            if self._service.poll() is not None:
-                raise RuntimeError(f"chalice local exited with code {self._service.returncode}; see {self.log_path or 'its output'}")
-            with contextlib.suppress(requests.RequestException):
-                reply = requests.get(health, timeout=1)
-                if reply.status_code == 200:
-                    return
-                raise RuntimeError(f"the service is not healthy: {reply.text}")
-            time.sleep(0.1)
-        raise RuntimeError(f"chalice local did not answer within {START_TIMEOUT:.0f} s")
+        assert self._service is not None
+        _wait_until_up(self._service, self.service_url.replace("localhost", "127.0.0.1") + "/health", "chalice local", self.log_path)
 
 
 # chalice local logs every request line, query string included: keep tokens, codes and states out.
@@ -200,6 +188,32 @@ def _copy_redacted(source: IO[bytes], sink: IO[bytes] | None) -> None:
         if sink is not None:
             sink.write(_SENSITIVE.sub(rb"\1=[redacted]", line))
             sink.flush()
+
+
+def _wait_until_up(process: subprocess.Popen[bytes], url: str, name: str, log: Path | None = None) -> None:
+    """Poll ``url`` until it answers 200; fail early, with a clear message, if the process dies."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {process.returncode}" + (f"; see {log}" if log else ""))
+        with contextlib.suppress(requests.RequestException):
+            reply = requests.get(url, timeout=1)
+            if reply.status_code == 200:
+                return
+            raise RuntimeError(f"{name} is not healthy: HTTP {reply.status_code} {reply.text[:300]}")
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not answer within {START_TIMEOUT:.0f} s")
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    """End a process this stack started (by its own handle, never by name)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
 
 
 def create_resources(cloudformation: Any, table_name: str, stack_name: str = "zoho-external-connections") -> str:

@@ -28,9 +28,10 @@ CONNECTION = "ec__com_acme"
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    """AWS, sandbox and OIDC provider, shared by the functional tests (the service runs in-process)."""
-    local = LocalStack().start(with_service=False)
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The whole local stack, once per session: functional tests run the service in-process against
+    its AWS, sandbox and provider; browser tests use its ``chalice local``."""
+    local = LocalStack(log_path=tmp_path_factory.mktemp("stack") / "service.log").start()
     yield local
     local.stop()
 

@@ -12,8 +12,6 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, Route, sync_playwright
 
-from devstack.stack import LocalStack
-
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
 # Flags for a root user on a machine without a GPU or outside network (see README).
 CHROMIUM_ARGS = [
@@ -26,15 +24,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
-
-
-@pytest.fixture(scope="session")
-def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    log = tmp_path_factory.mktemp("stack") / "service.log"
-    stack = LocalStack(log_path=log)
-    stack.start()
-    yield stack
-    stack.stop()
 
 
 @pytest.fixture(scope="session")

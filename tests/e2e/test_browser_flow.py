@@ -35,12 +35,12 @@ def valid_calls(stack: LocalStack) -> list[tuple[str, str]]:
     return [(call["action"], call["organization_id"]) for call in calls if call["valid"]]
 
 
-def test_connect_then_revoke_in_a_real_browser(live_stack: LocalStack, context: BrowserContext) -> None:
-    requests.post(f"{live_stack.sandbox_url}/sandbox/reset", timeout=5).raise_for_status()
+def test_connect_then_revoke_in_a_real_browser(stack: LocalStack, context: BrowserContext) -> None:
+    requests.post(f"{stack.sandbox_url}/sandbox/reset", timeout=5).raise_for_status()
     errors: list[str] = []
     zoho = context.new_page()
     zoho.on("pageerror", lambda error: errors.append(str(error)))
-    zoho.goto(f"{live_stack.sandbox_url}/")
+    zoho.goto(f"{stack.sandbox_url}/")
     organization_id = zoho.input_value('input[name="organization_id"]')
     snap(zoho, "1-zoho-sandbox")
 
@@ -49,11 +49,11 @@ def test_connect_then_revoke_in_a_real_browser(live_stack: LocalStack, context: 
         zoho.click(f'[data-testid="connect-{CONNECTION}"]')
     popup = opened.value
     popup.on("pageerror", lambda error: errors.append(str(error)))
-    popup.wait_for_url(f"{live_stack.oidc_url}/oauth2/authorize?**")
+    popup.wait_for_url(f"{stack.oidc_url}/oauth2/authorize?**")
     snap(popup, "2-sign-in")
     popup.click('button[value="ada@acme.example"]')
 
-    popup.wait_for_url(f"{live_stack.service_url}/flow")
+    popup.wait_for_url(f"{stack.service_url}/flow")
     assert "jwttoken" not in popup.url
     assert popup.inner_text('[data-testid="organization-name"]') == "Zylker Industries"
     assert popup.inner_text('[data-testid="signed-in-as"]') == "ada@acme.example"
@@ -68,8 +68,8 @@ def test_connect_then_revoke_in_a_real_browser(live_stack: LocalStack, context: 
     zoho.wait_for_selector('[data-testid="message"]')
     assert messages(zoho) == [{"connection_status": "connected", "external_connector_api_name": CONNECTION}]
     assert zoho.inner_text(f'[data-testid="status-{CONNECTION}"]') == "Connected"
-    assert valid_calls(live_stack) == [("mark_as_connected", organization_id)]
-    store = DynamoStore(live_stack.aws_client("dynamodb"), live_stack.table_name)
+    assert valid_calls(stack) == [("mark_as_connected", organization_id)]
+    store = DynamoStore(stack.aws_client("dynamodb"), stack.table_name)
     record = store.get_connection(organization_id, CONNECTION)
     assert record is not None
     assert (record.status.value, record.subject) == ("connected", "ada@acme.example")
@@ -79,7 +79,7 @@ def test_connect_then_revoke_in_a_real_browser(live_stack: LocalStack, context: 
         zoho.click(f'[data-testid="revoke-{CONNECTION}"]')
     popup = opened.value
     popup.on("pageerror", lambda error: errors.append(str(error)))
-    popup.wait_for_url(f"{live_stack.service_url}/flow")
+    popup.wait_for_url(f"{stack.service_url}/flow")
     snap(popup, "5-revoke-confirm")
     popup.click('[data-testid="revoke"]')
     popup.wait_for_selector('[data-testid="outcome"]')
@@ -90,20 +90,20 @@ def test_connect_then_revoke_in_a_real_browser(live_stack: LocalStack, context: 
     assert messages(zoho)[1] == {"connection_status": "revoked", "external_connector_api_name": CONNECTION}
     assert zoho.inner_text(f'[data-testid="status-{CONNECTION}"]') == "Revoked"
     snap(zoho, "6-zoho-after-revoke")
-    assert valid_calls(live_stack) == [("mark_as_connected", organization_id), ("mark_as_revoked", organization_id)]
+    assert valid_calls(stack) == [("mark_as_connected", organization_id), ("mark_as_revoked", organization_id)]
     record = store.get_connection(organization_id, CONNECTION)
     assert record is not None
     assert (record.status.value, record.subject) == ("revoked", None)
     assert errors == []
 
 
-def test_a_result_page_without_an_opener_says_it_can_be_closed(live_stack: LocalStack, context: BrowserContext) -> None:
+def test_a_result_page_without_an_opener_says_it_can_be_closed(stack: LocalStack, context: BrowserContext) -> None:
     zoho = context.new_page()
-    zoho.goto(f"{live_stack.sandbox_url}/")
+    zoho.goto(f"{stack.sandbox_url}/")
     with zoho.expect_popup() as opened:
         zoho.click(f'[data-testid="revoke-{CONNECTION}"]')
     popup = opened.value
-    popup.wait_for_url(f"{live_stack.service_url}/flow")
+    popup.wait_for_url(f"{stack.service_url}/flow")
     popup.click('[data-testid="cancel"]')
     popup.wait_for_selector('[data-testid="outcome"]')
     popup.close()
@@ -112,17 +112,17 @@ def test_a_result_page_without_an_opener_says_it_can_be_closed(live_stack: Local
     errors: list[str] = []
     tab = context.new_page()
     tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.goto(f"{live_stack.service_url}/flow")
+    tab.goto(f"{stack.service_url}/flow")
     assert tab.inner_text('[data-testid="outcome"]') == "Nothing changed"
     assert tab.inner_text('[data-testid="opener-note"]') == "You can close this window and return to Zoho."
     assert errors == []
 
 
-def test_an_error_page_removes_the_token_from_the_address_bar(live_stack: LocalStack, context: BrowserContext) -> None:
+def test_an_error_page_removes_the_token_from_the_address_bar(stack: LocalStack, context: BrowserContext) -> None:
     page = context.new_page()
-    response = page.goto(f"{live_stack.service_url}/connections/{CONNECTION}/connect?jwttoken=forged.token.value")
+    response = page.goto(f"{stack.service_url}/connections/{CONNECTION}/connect?jwttoken=forged.token.value")
     assert response is not None
     assert response.status == 400
     assert page.inner_text('[data-testid="error-title"]') == "This link from Zoho is not valid"
     page.wait_for_function("!window.location.search.includes('jwttoken')")
-    assert page.url == f"{live_stack.service_url}/connections/{CONNECTION}/connect"
+    assert page.url == f"{stack.service_url}/connections/{CONNECTION}/connect"
