@@ -14,7 +14,9 @@ from chalicelib.models import Kind
 
 app = Chalice(app_name="zoho-external-connections")
 logging.getLogger("chalicelib").setLevel(logging.INFO)
-FORM = [FORM_CONTENT_TYPE]
+# Chalice answers a content type a route does not list with its own JSON 415; accepting any here lets
+# parse_form refuse everything but a urlencoded form with an HTML page, like every other error.
+FORM = [FORM_CONTENT_TYPE, "*/*"]
 
 
 @app.route("/health")

@@ -51,8 +51,12 @@ def build(environ: Mapping[str, str], **overrides: Any) -> Flows:
     # AWS_ENDPOINT_URL (local stack, tests) is honoured by boto3 itself.
     session = boto3.session.Session()
     aws_config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+    secretsmanager = session.client("secretsmanager", config=aws_config)
+    clock = overrides.get("clock") or SystemClock()
     secrets = Secrets(
-        SecretsProvider(boto3_client=session.client("secretsmanager", config=aws_config)),
+        SecretsProvider(boto3_client=secretsmanager),
+        secretsmanager,
+        clock,
         extension_secret_id=settings.extension_secret_id,
         zoho_signing_secret_id=settings.zoho_signing_secret_id,
         oidc_client_secret_id=settings.oidc_client_secret_id,
@@ -64,7 +68,7 @@ def build(environ: Mapping[str, str], **overrides: Any) -> Flows:
         "secrets": secrets,
         "zoho": ZohoClient(http, settings.data_centers),
         "oidc": OidcClient(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id, client_secret=secrets.oidc_client_secret, session=http),
-        "clock": SystemClock(),
+        "clock": clock,
         "hooks": LoggingHooks(),
     }
     parts.update(overrides)

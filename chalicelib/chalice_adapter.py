@@ -72,7 +72,7 @@ def single_param(request: Request, name: str) -> str | None:
     params = request.query_params
     if params is None:
         return None
-    values = params.getlist(name)
+    values = params.getlist(name) if name in params else []  # Chalice's getlist raises on a missing name
     if len(values) > 1:
         raise InvalidZohoToken("The link carries more than one token. Open this page from Zoho's button.", reason="repeated_token")
     return values[0] if values else None

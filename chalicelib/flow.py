@@ -23,6 +23,7 @@ from chalicelib.errors import (
     AlreadyConnected,
     CsrfRejected,
     FlowError,
+    ForgedZohoToken,
     ServiceUnavailable,
     SignInFailed,
     StaleAttempt,
@@ -37,7 +38,7 @@ from chalicelib.pages import CookieChange, Page, Redirect
 from chalicelib.secrets import Secrets
 from chalicelib.store import StaleWrite, Store
 from chalicelib.zoho_api import MARK_AS_CONNECTED, MARK_AS_REVOKED, ZohoApiError, ZohoClient
-from chalicelib.zoho_token import EXP_LEEWAY_MS, sign_connection_token, verify_zoho_token
+from chalicelib.zoho_token import EXP_LEEWAY_MS, ZohoClaims, sign_connection_token, verify_zoho_token
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class Flows:
         if connection not in self.settings.connection_api_names:
             raise UnknownConnection()
         now = self.clock.now()
-        claims = verify_zoho_token(jwttoken, self.secrets.zoho_verification_keys(), now_ms(self.clock))
+        claims = self._verify(jwttoken)
         assert jwttoken is not None  # verified above
         token_hash = hashlib.sha256(jwttoken.strip().encode()).hexdigest()
         if self.store.token_holder(token_hash, now) is not None:
@@ -102,6 +103,16 @@ class Flows:
         self.store.create_attempt(attempt)
         logger.info("attempt_started", extra={"kind": kind.value, "connection": connection, "organization_id": claims.organization_id, "dc": attempt.dc})
         return Redirect(location, cookie=CookieChange(attempt.attempt_id, max_age=max(1, attempt.expires_at - int(now))))
+
+    def _verify(self, jwttoken: str | None) -> ZohoClaims:
+        try:
+            return verify_zoho_token(jwttoken, self.secrets.zoho_verification_keys(), now_ms(self.clock))
+        except ForgedZohoToken:
+            # Maybe the Secret Key was rotated since we cached it: look again, once (rate-limited).
+            keys = self.secrets.refreshed_zoho_verification_keys()
+            if not keys:
+                raise
+            return verify_zoho_token(jwttoken, keys, now_ms(self.clock))
 
     # -- GET /auth/callback ----------------------------------------------------------------------
     def sign_in_callback(self, attempt_id: str | None, params: Mapping[str, str], *, web: Web) -> Redirect:

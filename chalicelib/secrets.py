@@ -1,16 +1,25 @@
-"""Secrets Manager access through Powertools' cached provider: one fetch per secret per cache age."""
+"""Secrets Manager access: Powertools' cached provider on the hot path (no call on a warm container),
+the last good value when Secrets Manager is down, and the previous key version during a rotation."""
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any, Protocol
 
+from chalicelib.clock import Clock
 from chalicelib.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
 CACHE_SECONDS = 300
+# A Zoho token lives one hour: after the Secret Key is rotated, tokens signed with the previous key
+# may arrive for that long. The previous version is accepted while the current one is younger than this.
+ROTATION_GRACE_SECONDS = 2 * 3600
+# A token that fails verification may mean the key was rotated since we cached it; refetching is
+# allowed at most this often, so forged tokens cannot turn into a flood of Secrets Manager calls.
+MIN_REFRESH_INTERVAL_SECONDS = 30
 
 
 class SecretFormatError(Exception):
@@ -41,21 +50,76 @@ def parse_extension_key(secret_id: str, raw: object) -> str:
 
 
 class Secrets:
-    """The service's secrets. ``source`` is a Powertools ``SecretsProvider`` (or a fake in tests)."""
+    """The service's secrets.
 
-    def __init__(self, source: SecretSource, *, extension_secret_id: str, zoho_signing_secret_id: str, oidc_client_secret_id: str) -> None:
+    ``source``: a Powertools ``SecretsProvider`` (cached reads of the current version).
+    ``client``: the boto3 Secrets Manager client behind it, for the rare rotation path.
+    """
+
+    def __init__(
+        self,
+        source: SecretSource,
+        client: Any,
+        clock: Clock,
+        *,
+        extension_secret_id: str,
+        zoho_signing_secret_id: str,
+        oidc_client_secret_id: str,
+    ) -> None:
         self._source = source
+        self._client = client
+        self._clock = clock
         self._extension_secret_id = extension_secret_id
         self._zoho_signing_secret_id = zoho_signing_secret_id
         self._oidc_client_secret_id = oidc_client_secret_id
+        self._lock = threading.Lock()
+        self._last_good: dict[str, object] = {}
+        self._last_refresh = float("-inf")
+        self._previous: tuple[str, float] | None = None  # (previous key, accepted until)
 
     def extension_key(self) -> str:
         """The extension's Secret Key: signs our ``X-Zoho-Signature`` tokens."""
         return parse_extension_key(self._extension_secret_id, self._fetch(self._extension_secret_id))
 
     def zoho_verification_keys(self) -> list[str]:
-        """Keys that may have signed Zoho's incoming tokens."""
-        return [parse_extension_key(self._zoho_signing_secret_id, self._fetch(self._zoho_signing_secret_id))]
+        """Keys that may have signed Zoho's incoming tokens: the cached current one, and the previous
+        version while a rotation seen by ``refreshed_zoho_verification_keys`` is within its grace."""
+        keys = [parse_extension_key(self._zoho_signing_secret_id, self._fetch(self._zoho_signing_secret_id))]
+        with self._lock:
+            previous = self._previous
+        if previous is not None and self._clock.now() < previous[1] and previous[0] not in keys:
+            keys.append(previous[0])
+        return keys
+
+    def refreshed_zoho_verification_keys(self) -> list[str] | None:
+        """After a failed verification: the current key fetched afresh, then the previous version if the
+        current one is younger than the rotation grace. None when a refresh was done too recently."""
+        now = self._clock.now()
+        with self._lock:
+            if now - self._last_refresh < MIN_REFRESH_INTERVAL_SECONDS:
+                return None
+            self._last_refresh = now
+        secret_id = self._zoho_signing_secret_id
+        current = self._get_version(secret_id, "AWSCURRENT")
+        if current is None:
+            return None
+        keys = [parse_extension_key(secret_id, current.get("SecretString"))]
+        # Reload the hot-path cache too, so the next request uses the new key without another miss.
+        self._fetch(secret_id, force=True)
+        created = current.get("CreatedDate")
+        accept_until = created.timestamp() + ROTATION_GRACE_SECONDS if created is not None else now
+        remembered: tuple[str, float] | None = None
+        if now < accept_until:
+            previous = self._get_version(secret_id, "AWSPREVIOUS")
+            try:
+                if previous is not None:
+                    remembered = (parse_extension_key(secret_id, previous.get("SecretString")), accept_until)
+                    keys.append(remembered[0])
+            except SecretFormatError:
+                logger.warning("previous_secret_unusable", extra={"secret_id": secret_id})
+        with self._lock:
+            self._previous = remembered
+        return keys
 
     def oidc_client_secret(self) -> str:
         raw = self._fetch(self._oidc_client_secret_id)
@@ -63,13 +127,37 @@ class Secrets:
             raise SecretFormatError(f"Secret {self._oidc_client_secret_id} must hold the OpenID Connect client secret as text.")
         return raw.strip()
 
-    def _fetch(self, secret_id: str) -> object:
+    def _fetch(self, secret_id: str, *, force: bool = False) -> object:
         # Powertools wraps every failure (throttling, network, missing secret, access denied) in
-        # GetParameterError; none of them is the person's fault, so each becomes a 503 page.
+        # GetParameterError. None is the person's fault: serve the last good value if there is one
+        # (a key does not go bad because Secrets Manager is briefly away), else a 503 page.
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
         try:
-            return self._source.get(secret_id, max_age=CACHE_SECONDS)
+            value = self._source.get(secret_id, max_age=CACHE_SECONDS, force_fetch=force)
         except GetParameterError as exc:
+            with self._lock:
+                stale = self._last_good.get(secret_id)
+            if stale is not None:
+                logger.warning("secret_unavailable_using_cached", extra={"secret_id": secret_id, "error": str(exc)[:300]})
+                return stale
             logger.error("secret_unavailable", extra={"secret_id": secret_id, "error": str(exc)[:300]})
             raise ServiceUnavailable() from exc
+        with self._lock:
+            self._last_good[secret_id] = value
+        return value
+
+    def _get_version(self, secret_id: str, stage: str) -> dict[str, Any] | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            reply: dict[str, Any] = self._client.get_secret_value(SecretId=secret_id, VersionStage=stage)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code != "ResourceNotFoundException":  # no AWSPREVIOUS before the first rotation
+                logger.warning("secret_version_unavailable", extra={"secret_id": secret_id, "stage": stage, "code": code})
+            return None
+        except BotoCoreError as exc:
+            logger.warning("secret_version_unavailable", extra={"secret_id": secret_id, "stage": stage, "error": type(exc).__name__})
+            return None
+        return reply

@@ -126,3 +126,32 @@ def test_an_error_page_removes_the_token_from_the_address_bar(stack: LocalStack,
     assert page.inner_text('[data-testid="error-title"]') == "This link from Zoho is not valid"
     page.wait_for_function("!window.location.search.includes('jwttoken')")
     assert page.url == f"{stack.service_url}/connections/{CONNECTION}/connect"
+
+
+HOSTILE_NAME = "</script><script>alert('x')</script> \"Zylker\" & <b>Sons</b> \u202eevil\u202c \u05e9\u05dc\u05d5\u05dd"
+
+
+def test_a_hostile_organization_name_is_shown_as_text_and_runs_nothing(stack: LocalStack, context: BrowserContext) -> None:
+    requests.post(f"{stack.sandbox_url}/sandbox/reset", timeout=5).raise_for_status()
+    dialogs: list[str] = []
+    errors: list[str] = []
+    zoho = context.new_page()
+    zoho.goto(f"{stack.sandbox_url}/")
+    zoho.fill('input[name="organization_name"]', HOSTILE_NAME)
+    zoho.fill('input[name="organization_id"]', "600777000111")
+    with zoho.expect_popup() as opened:
+        zoho.click(f'[data-testid="connect-{CONNECTION}"]')
+    popup = opened.value
+    popup.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    popup.on("pageerror", lambda error: errors.append(str(error)))
+    popup.wait_for_url(f"{stack.oidc_url}/oauth2/authorize?**")
+    popup.click('button[value="ada@acme.example"]')
+    popup.wait_for_url(f"{stack.service_url}/flow")
+    assert popup.inner_text('[data-testid="organization-name"]') == HOSTILE_NAME
+    popup.click('[data-testid="allow"]')
+    popup.wait_for_selector('[data-testid="outcome"]')
+    assert HOSTILE_NAME in popup.inner_text("h1")
+    popup.wait_for_event("close", timeout=10_000)
+    zoho.wait_for_selector('[data-testid="message"]')
+    assert messages(zoho) == [{"connection_status": "connected", "external_connector_api_name": CONNECTION}]
+    assert (dialogs, errors) == ([], [])
