@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from chalice import Chalice, Response
+from chalice import Chalice, IAMAuthorizer, Rate, Response
 from chalice.app import Request
 
-from chalicelib.chalice_adapter import attempt_cookie, form_of, origin_header, query, respond, single_param
+from chalicelib import admin, bootstrap
+from chalicelib.chalice_adapter import admin_json, attempt_cookie, form_of, origin_header, query, respond, single_param
 from chalicelib.config import ConfigError, Settings
 from chalicelib.forms import FORM_CONTENT_TYPE
 from chalicelib.models import Kind
@@ -17,6 +18,8 @@ logging.getLogger("chalicelib").setLevel(logging.INFO)
 # Chalice answers a content type a route does not list with its own JSON 415; accepting any here lets
 # parse_form refuse everything but a urlencoded form with an HTML page, like every other error.
 FORM = [FORM_CONTENT_TYPE, "*/*"]
+# The operator's API: callers sign requests with AWS credentials (SigV4) allowed execute-api:Invoke.
+OPERATORS = IAMAuthorizer()
 
 
 @app.route("/health")
@@ -80,6 +83,34 @@ def retry() -> Response:
         request,
         lambda flows, web: flows.retry(attempt_cookie(request), form_of(request), web=web),
     )
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def reconcile(event: object) -> dict[str, int]:
+    """Confirm with Zoho what is left in the outbox (Zoho failed, or a request died mid-way)."""
+    report = bootstrap.reconciler().run()
+    return {"due": report.due, "confirmed": report.confirmed, "not_confirmed": report.not_confirmed, "skipped": report.skipped}
+
+
+@app.route("/admin/connections", authorizer=OPERATORS)
+def admin_list() -> Response:
+    params = query(_request())
+    return admin_json(lambda flows: admin.list_connections(flows, limit=params.get("limit"), after=params.get("after")))
+
+
+@app.route("/admin/connections/{organization_id}/{connection}", authorizer=OPERATORS)
+def admin_show(organization_id: str, connection: str) -> Response:
+    return admin_json(lambda flows: admin.show_connection(flows, organization_id, connection))
+
+
+@app.route("/admin/connections/{organization_id}/{connection}/retry", methods=["POST"], authorizer=OPERATORS)
+def admin_retry(organization_id: str, connection: str) -> Response:
+    return admin_json(lambda flows: admin.retry(flows, organization_id, connection))
+
+
+@app.route("/admin/connections/{organization_id}/{connection}/revoke", methods=["POST"], authorizer=OPERATORS)
+def admin_revoke(organization_id: str, connection: str) -> Response:
+    return admin_json(lambda flows: admin.force_revoke(flows, organization_id, connection))
 
 
 def _request() -> Request:

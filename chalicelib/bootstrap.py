@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import SystemClock
 from chalicelib.config import Settings
 from chalicelib.flow import Flows
 from chalicelib.hooks import LoggingHooks
+
+if TYPE_CHECKING:
+    from chalicelib.reconcile import Reconciler
 
 _lock = threading.Lock()
 _flows: Flows | None = None
@@ -26,6 +29,13 @@ def flows() -> Flows:
         if _flows is None:
             _flows = build(os.environ)
         return _flows
+
+
+def reconciler() -> Reconciler:
+    from chalicelib.reconcile import Reconciler
+
+    wired = flows()
+    return Reconciler(wired.store, wired.confirmer, wired.clock)
 
 
 def reset() -> None:
@@ -42,9 +52,12 @@ def build(environ: Mapping[str, str], **overrides: Any) -> Flows:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from botocore.config import Config
 
+    from chalicelib.confirmation import Confirmer
+    from chalicelib.events import EventBridgePublisher, NoEvents
     from chalicelib.oidc import OidcClient
     from chalicelib.secrets import Secrets
     from chalicelib.store.dynamodb import DynamoStore
+    from chalicelib.telemetry import EmfTelemetry
     from chalicelib.zoho_api import ZohoClient
 
     settings = overrides.pop("settings", None) or Settings.from_environ(environ)
@@ -62,14 +75,30 @@ def build(environ: Mapping[str, str], **overrides: Any) -> Flows:
         oidc_client_secret_id=settings.oidc_client_secret_id,
     )
     http = requests.Session()
+    store = overrides.get("store") or DynamoStore(session.client("dynamodb", config=aws_config), settings.connections_table)
+    telemetry = overrides.get("telemetry") or EmfTelemetry()
+    zoho = overrides.pop("zoho", None) or ZohoClient(http, settings.data_centers)
+    hooks = overrides.pop("hooks", None) or LoggingHooks()
+    events = overrides.pop("events", None) or (
+        EventBridgePublisher(session.client("events", config=aws_config), settings.event_bus_name) if settings.event_bus_name else NoEvents()
+    )
     parts: dict[str, Any] = {
         "settings": settings,
-        "store": DynamoStore(session.client("dynamodb", config=aws_config), settings.connections_table),
+        "store": store,
         "secrets": secrets,
-        "zoho": ZohoClient(http, settings.data_centers),
         "oidc": OidcClient(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id, client_secret=secrets.oidc_client_secret, session=http),
         "clock": clock,
-        "hooks": LoggingHooks(),
+        "telemetry": telemetry,
+        "confirmer": Confirmer(
+            store=store,
+            secrets=secrets,
+            zoho=zoho,
+            clock=clock,
+            telemetry=telemetry,
+            hooks=hooks,
+            events=events,
+            extension_api_name=settings.extension_api_name,
+        ),
     }
     parts.update(overrides)
     return Flows(**parts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from chalice.app import Request, Response
@@ -43,6 +44,18 @@ def respond(request: Request, action: Callable[[Flows, Web], Page | Redirect]) -
         # The page boundary: a bug must still answer a page, not a stack trace or JSON.
         logger.exception("unexpected_error")
         return error_page(FlowError("Something went wrong on our side. Please try again.", reason="internal_error"), product_name, status=500)
+
+
+def admin_json(action: Callable[[Flows], dict[str, Any]]) -> Response:
+    """The operator API's error boundary: JSON in, JSON out (it is never shown in the Zoho popup)."""
+    headers: dict[str, str | list[str]] = {"Cache-Control": "no-store", "Content-Type": "application/json"}
+    try:
+        return Response(body=action(bootstrap.flows()), status_code=200, headers=headers)
+    except FlowError as exc:
+        return Response(body={"error": exc.reason, "message": exc.message}, status_code=exc.status, headers=headers)
+    except (ConfigError, SecretFormatError) as exc:
+        logger.error("misconfigured", extra={"problem": str(exc)})
+        return Response(body={"error": "misconfigured", "message": str(exc)}, status_code=503, headers=headers)
 
 
 def web_for(request: Request, settings: Settings) -> Web:

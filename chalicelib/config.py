@@ -30,6 +30,7 @@ class Settings:
     oidc_client_secret_id: str
     public_base_url: str | None
     product_name: str = "this service"
+    event_bus_name: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -47,6 +48,7 @@ class Settings:
             oidc_client_secret_id=_required(environ, "OIDC_CLIENT_SECRET_ID"),
             public_base_url=_absolute_url(environ, "PUBLIC_BASE_URL", required=False),
             product_name=_optional(environ, "PRODUCT_NAME") or "this service",
+            event_bus_name=_optional(environ, "EVENT_BUS_NAME"),
         )
 
 

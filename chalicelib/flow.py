@@ -14,38 +14,37 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chalicelib.clock import Clock, now_ms
 from chalicelib.config import Settings
+from chalicelib.confirmation import Confirmer, Decision
 from chalicelib.errors import (
     AlreadyConnected,
     CsrfRejected,
     FlowError,
     ForgedZohoToken,
-    ServiceUnavailable,
     SignInFailed,
     StaleAttempt,
     TokenReplayed,
     UnknownConnection,
     WrongStep,
 )
-from chalicelib.hooks import ConnectionHooks
-from chalicelib.models import Attempt, AuditEvent, ConnectionRecord, Kind, Outcome, Status, Step
+from chalicelib.models import Attempt, Kind, Outcome, Status, Step
 from chalicelib.oidc import OidcClient
 from chalicelib.pages import CookieChange, Page, Redirect
 from chalicelib.secrets import Secrets
 from chalicelib.store import StaleWrite, Store
-from chalicelib.zoho_api import MARK_AS_CONNECTED, MARK_AS_REVOKED, ZohoApiError, ZohoClient
-from chalicelib.zoho_token import EXP_LEEWAY_MS, ZohoClaims, sign_connection_token, verify_zoho_token
+from chalicelib.telemetry import DENIALS, Telemetry
+from chalicelib.zoho_token import EXP_LEEWAY_MS, ZohoClaims, verify_zoho_token
 
 logger = logging.getLogger(__name__)
 
 DECISIONS = {Kind.CONNECT: ("allow", "deny"), Kind.REVOKE: ("revoke", "cancel")}
-ACTIONS = {Kind.CONNECT: MARK_AS_CONNECTED, Kind.REVOKE: MARK_AS_REVOKED}
+# A WORKING attempt older than this has no request left working on it (Lambda's limit is 28 s).
+STUCK_AFTER_SECONDS = 60
 TARGET_STATUS = {Kind.CONNECT: Status.CONNECTED, Kind.REVOKE: Status.REVOKED}
-MAX_WRITE_TRIES = 5
 TARGET_OUTCOME = {Kind.CONNECT: Outcome.CONNECTED, Kind.REVOKE: Outcome.REVOKED}
 
 
@@ -64,10 +63,10 @@ class Flows:
     settings: Settings
     store: Store
     secrets: Secrets
-    zoho: ZohoClient
     oidc: OidcClient
     clock: Clock
-    hooks: ConnectionHooks
+    confirmer: Confirmer
+    telemetry: Telemetry
 
     # -- GET Connection URL / Revoke URL -------------------------------------------------------
     def start(self, kind: Kind, connection: str, jwttoken: str | None, *, referer: str | None, origin: str | None, web: Web) -> Redirect:
@@ -90,6 +89,8 @@ class Flows:
             expires_at=(claims.exp_ms + EXP_LEEWAY_MS) // 1000,
             step=Step.DECIDING if kind is Kind.REVOKE else Step.SIGNING_IN,
             created_at=int(now),
+            flow_id=secrets.token_urlsafe(9),
+            step_at=int(now),
             version=1,
         )
         location = web.url("/flow")
@@ -133,15 +134,8 @@ class Flows:
         if not code:
             raise SignInFailed(reason="oidc_no_code")
         identity = self.oidc.sign_in(code=code, redirect_uri=web.url("/auth/callback"), code_verifier=attempt.code_verifier, nonce=attempt.oidc_nonce)
-        signed_in = dataclasses.replace(
-            attempt,
-            subject=identity.subject,
-            subject_label=identity.label,
-            oidc_state=None,
-            oidc_nonce=None,
-            code_verifier=None,
-            step=Step.DECIDING,
-            version=attempt.version + 1,
+        signed_in = self._next(
+            attempt, subject=identity.subject, subject_label=identity.label, oidc_state=None, oidc_nonce=None, code_verifier=None, step=Step.DECIDING
         )
         self._save_attempt(signed_in)
         logger.info("signed_in", extra={"connection": attempt.connection, "organization_id": attempt.claims.organization_id})
@@ -152,6 +146,8 @@ class Flows:
         attempt = self._attempt(attempt_id)
         if attempt.step is Step.SIGNING_IN:
             raise SignInFailed("Sign-in has not completed. Go back to Zoho and click Connect to try again.", reason="not_signed_in")
+        if attempt.step is Step.WORKING:
+            attempt = self._settle_stuck(attempt)
         if attempt.step is Step.WORKING:
             return Page("working.html", self._context(attempt, web))
         if attempt.step is Step.DONE:
@@ -174,7 +170,8 @@ class Flows:
         if decision not in (yes, no):
             raise WrongStep("That choice is not available here. Reload the page and choose again.", reason="bad_decision")
         if decision == no:
-            self._save_attempt(dataclasses.replace(attempt, step=Step.DONE, outcome=Outcome.DENIED, version=attempt.version + 1))
+            self._save_attempt(self._next(attempt, step=Step.DONE, outcome=Outcome.DENIED))
+            self.telemetry.count(DENIALS)
             logger.info("declined", extra={"kind": attempt.kind.value, "connection": attempt.connection, "organization_id": attempt.claims.organization_id})
             return Redirect(web.url("/flow"))
         if attempt.kind is Kind.CONNECT:
@@ -184,113 +181,67 @@ class Flows:
         holder = self.store.claim_token(attempt.token_hash, attempt.attempt_id, attempt.expires_at, self.clock.now())
         if holder != attempt.attempt_id:
             raise TokenReplayed()
-        working = dataclasses.replace(attempt, step=Step.WORKING, version=attempt.version + 1)
-        try:
-            self.store.save_attempt(working)
-        except StaleWrite:
-            return Redirect(web.url("/flow"))  # a concurrent submit won; it carries on
-        self._carry_out(working)
+        self._work_on(attempt)
         return Redirect(web.url("/flow"))
 
     # -- POST /flow/retry --------------------------------------------------------------------------
     def retry(self, attempt_id: str | None, form: Mapping[str, str], *, web: Web) -> Redirect:
         attempt = self._attempt_for_post(attempt_id, form)
-        if attempt.step is not Step.DONE or attempt.outcome is not Outcome.NOT_CONFIRMED:
-            return Redirect(web.url("/flow"))
-        working = dataclasses.replace(attempt, step=Step.WORKING, outcome=None, failure_reason=None, version=attempt.version + 1)
-        try:
-            self.store.save_attempt(working)
-        except StaleWrite:
-            return Redirect(web.url("/flow"))
-        self._carry_out(working)
+        if attempt.step is Step.DONE and attempt.outcome is Outcome.NOT_CONFIRMED and not self._settled_elsewhere(attempt):
+            self._work_on(attempt)
         return Redirect(web.url("/flow"))
 
     # -- the work ----------------------------------------------------------------------------------
-    def _carry_out(self, attempt: Attempt) -> None:
-        """Record the decision, tell Zoho, record the confirmation. The attempt always ends DONE; a
-        decision Zoho did not confirm stays recorded as pending, and the person can retry it."""
-        claims = attempt.claims
+    def _work_on(self, attempt: Attempt) -> None:
+        """Move the attempt to WORKING (one request wins; a concurrent one just shows the outcome), have
+        the decision confirmed, and end the attempt DONE with what happened."""
+        working = self._next(attempt, step=Step.WORKING, outcome=None, failure_reason=None)
         try:
-            if attempt.kind is Kind.REVOKE:
-                # Our side lets go first: "revoked" means we no longer hold anything for the org.
-                self.hooks.before_revoke(claims.organization_id, attempt.connection, self.store.get_connection(claims.organization_id, attempt.connection))
-            self._update_connection(attempt, lambda _record: _decision_changes(attempt))
-            self._tell_zoho(attempt)
-        except ZohoApiError as exc:
-            reason = exc.reason
-            self._update_connection(attempt, lambda record: {"last_error": reason, "confirm_attempts": record.confirm_attempts + 1})
-            self._finish(attempt, Outcome.NOT_CONFIRMED, reason)
-            logger.warning("zoho_not_confirmed", extra={"kind": attempt.kind.value, "connection": attempt.connection, "reason": reason})
+            self.store.save_attempt(working)
+        except StaleWrite:
             return
-        except FlowError as exc:
-            self._finish(attempt, Outcome.NOT_CONFIRMED, exc.reason)
-            raise
-        confirmed = self._update_connection(
-            attempt,
-            lambda record: {
-                "status": TARGET_STATUS[attempt.kind],
-                "desired": None,
-                "last_error": None,
-                "confirmed_at": int(self.clock.now()),
-                "confirm_attempts": record.confirm_attempts + 1,
-            },
-        )
-        if attempt.kind is Kind.CONNECT:
-            self.hooks.after_connect(confirmed)
-        self._finish(attempt, TARGET_OUTCOME[attempt.kind], None)
-        logger.info("confirmed", extra={"kind": attempt.kind.value, "connection": attempt.connection, "organization_id": attempt.claims.organization_id})
-
-    def _tell_zoho(self, attempt: Attempt) -> None:
-        signature = sign_connection_token(
-            attempt.claims, key=self.secrets.extension_key(), extension_api_name=self.settings.extension_api_name, now_ms=now_ms(self.clock)
-        )
-        self.zoho.mark(
-            dc=attempt.dc,
+        decision = Decision(
+            claims=attempt.claims,
             connection=attempt.connection,
-            organization_id=attempt.claims.organization_id,
-            action=ACTIONS[attempt.kind],
-            signature=signature,
+            dc=attempt.dc,
+            target=TARGET_STATUS[attempt.kind],
+            owner=attempt.flow_id,
+            subject=attempt.subject if attempt.kind is Kind.CONNECT else None,
+            subject_label=attempt.subject_label if attempt.kind is Kind.CONNECT else None,
         )
+        try:
+            result = self.confirmer.decide(decision)
+        except FlowError as exc:
+            self._save_attempt(self._next(working, step=Step.DONE, outcome=Outcome.NOT_CONFIRMED, failure_reason=exc.reason))
+            raise
+        outcome = TARGET_OUTCOME[attempt.kind] if result.confirmed else Outcome.NOT_CONFIRMED
+        self._save_attempt(self._next(working, step=Step.DONE, outcome=outcome, failure_reason=result.reason))
+        logger.info("attempt_done", extra={"kind": attempt.kind.value, "connection": attempt.connection, "outcome": outcome.value, "reason": result.reason})
 
-    def _update_connection(self, attempt: Attempt, changes_for: Callable[[ConnectionRecord], Mapping[str, object]]) -> ConnectionRecord:
-        """Read the org's record, apply ``changes_for(record)`` as its next version with an audit event,
-        and write it conditionally; on a lost race read again and re-apply (a few times)."""
-        claims = attempt.claims
-        for _ in range(MAX_WRITE_TRIES):
-            now = int(self.clock.now())
-            record = self.store.get_connection(claims.organization_id, attempt.connection) or ConnectionRecord(
-                organization_id=claims.organization_id,
-                connection=attempt.connection,
-                status=Status.PENDING,
-                organization_name=claims.organization_name,
-                zoho_user_id=claims.user_id,
-                dc=attempt.dc,
-                created_at=now,
-                updated_at=now,
-            )
-            updated = dataclasses.replace(record, **changes_for(record), updated_at=now, version=record.version + 1)  # type: ignore[arg-type]
-            event = AuditEvent(
-                organization_id=record.organization_id,
-                connection=record.connection,
-                at=now,
-                version=updated.version,
-                from_status=record.status.value if record.version else None,
-                to_status=updated.status.value,
-                attempt_id=attempt.attempt_id,
-                actor=attempt.subject or f"zoho:{claims.user_id}",
-                detail={key: str(value) for key, value in (("desired", updated.desired and updated.desired.value), ("error", updated.last_error)) if value},
-            )
-            try:
-                self.store.save_connection(updated, event)
-            except StaleWrite:
-                continue
-            return updated
-        raise ServiceUnavailable("Too many changes to this connection at once. Please try again.", reason="write_contention")
+    def _settled_elsewhere(self, attempt: Attempt) -> bool:
+        """True (and the attempt ends with its target) when the reconciler has since confirmed the
+        decision this attempt wrote (the record still carries this flow's id)."""
+        record = self.store.get_connection(attempt.claims.organization_id, attempt.connection)
+        if record is None or record.flow_id != attempt.flow_id or record.status is not TARGET_STATUS[attempt.kind]:
+            return False
+        self._save_attempt(self._next(attempt, step=Step.DONE, outcome=TARGET_OUTCOME[attempt.kind], failure_reason=None))
+        return True
 
-    def _finish(self, attempt: Attempt, outcome: Outcome, reason: str | None) -> None:
-        self._save_attempt(dataclasses.replace(attempt, step=Step.DONE, outcome=outcome, failure_reason=reason, version=attempt.version + 1))
+    def _settle_stuck(self, attempt: Attempt) -> Attempt:
+        """A WORKING attempt whose request died (Lambda timeout) is ended as not confirmed once no one
+        can still be working on it; its decision is in the outbox, so nothing is lost."""
+        if self.clock.now() - attempt.step_at < STUCK_AFTER_SECONDS:
+            return attempt
+        if self._settled_elsewhere(attempt):
+            return self._attempt(attempt.attempt_id)
+        ended = self._next(attempt, step=Step.DONE, outcome=Outcome.NOT_CONFIRMED, failure_reason="interrupted")
+        self._save_attempt(ended)
+        return ended
 
     # -- guards and helpers --------------------------------------------------------------------------
+    def _next(self, attempt: Attempt, **changes: object) -> Attempt:
+        return dataclasses.replace(attempt, **changes, step_at=int(self.clock.now()), version=attempt.version + 1)  # type: ignore[arg-type]
+
     def _attempt(self, attempt_id: str | None) -> Attempt:
         attempt = self.store.get_attempt(attempt_id, self.clock.now()) if attempt_id else None
         if attempt is None:
@@ -327,6 +278,8 @@ class Flows:
         }
 
     def _result_page(self, attempt: Attempt, web: Web) -> Page:
+        if attempt.outcome is Outcome.NOT_CONFIRMED and self._settled_elsewhere(attempt):
+            attempt = self._attempt(attempt.attempt_id)
         context = self._context(attempt, web)
         outcome = attempt.outcome
         if outcome in (Outcome.CONNECTED, Outcome.REVOKED):
@@ -337,20 +290,3 @@ class Flows:
             }
         status = 502 if outcome is Outcome.NOT_CONFIRMED else 200
         return Page("result.html", {**context, "outcome": outcome.value if outcome else ""}, status=status)
-
-
-def _decision_changes(attempt: Attempt) -> dict[str, object]:
-    """The record's next state once the person decided: pending Zoho's confirmation of the target."""
-    claims = attempt.claims
-    return {
-        "status": Status.PENDING,
-        "desired": TARGET_STATUS[attempt.kind],
-        # Revoking forgets which account consented: nothing of the org is kept on our side.
-        "subject": attempt.subject if attempt.kind is Kind.CONNECT else None,
-        "subject_label": attempt.subject_label if attempt.kind is Kind.CONNECT else None,
-        "organization_name": claims.organization_name,
-        "zoho_user_id": claims.user_id,
-        "dc": attempt.dc,
-        "attempt_id": attempt.attempt_id,
-        "last_error": None,
-    }

@@ -42,7 +42,7 @@ class Outcome(enum.StrEnum):
 class Attempt:
     """One click on Connect or Revoke in Zoho, bound to one browser by a cookie holding ``attempt_id``."""
 
-    attempt_id: str
+    attempt_id: str  # the browser's bearer secret (cookie value): never logged
     kind: Kind
     connection: str
     claims: ZohoClaims
@@ -52,6 +52,8 @@ class Attempt:
     expires_at: int  # seconds since the epoch (DynamoDB TTL); reads check it themselves
     step: Step
     created_at: int
+    flow_id: str = ""  # a non-secret id that correlates the logs and records of one flow
+    step_at: int = 0  # when the attempt entered its current step
     oidc_state: str | None = None
     oidc_nonce: str | None = None
     code_verifier: str | None = None
@@ -80,11 +82,20 @@ class ConnectionRecord:
     desired: Status | None = None  # while pending: the status Zoho is asked to confirm
     subject: str | None = None  # the third-party account that consented (cleared on revoke)
     subject_label: str | None = None
-    attempt_id: str | None = None
+    flow_id: str | None = None  # the flow that last decided
     last_error: str | None = None
     confirm_attempts: int = 0
     confirmed_at: int | None = None
+    # Only the holder of an unexpired lease may call Zoho for this record: one effective PUT at a time.
+    lease_owner: str | None = None
+    lease_until: int | None = None
+    # The outbox: set while a decision awaits Zoho's confirmation (a sparse index the reconciler reads).
+    outbox: str | None = None
+    next_attempt_at: int | None = None
     version: int = 0
+
+    def leased_to_other(self, owner: str, now: float) -> bool:
+        return self.lease_owner is not None and self.lease_owner != owner and (self.lease_until or 0) > now
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,6 @@ class AuditEvent:
     version: int
     from_status: str | None
     to_status: str
-    attempt_id: str | None
+    flow_id: str | None
     actor: str | None
     detail: dict[str, str] = field(default_factory=dict)

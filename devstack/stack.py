@@ -124,10 +124,12 @@ class LocalStack:
     def _start_aws(self) -> None:
         # moto server in its own process: its backends are per process, so two stacks (or a stack
         # and the tests' own moto use) never share state, and it does not compete for our GIL.
+        # One request at a time: see devstack/aws_server.py for why.
         port = self.ports.aws or _free_port()
         self.aws_url = f"http://127.0.0.1:{port}"
         moto = subprocess.Popen(
-            [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "devstack.aws_server", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -38,3 +38,9 @@ class Store(Protocol):
         ``record.version - 1`` (version 1 means: must not exist yet); else StaleWrite."""
 
     def list_audit(self, organization_id: str, connection: str) -> list[AuditEvent]: ...
+
+    def list_due(self, now: float, limit: int) -> list[ConnectionRecord]:
+        """Records in the outbox whose next confirmation attempt is due (may be slightly stale)."""
+
+    def list_connections(self, limit: int, after: str | None = None) -> tuple[list[ConnectionRecord], str | None]:
+        """A page of connection records and the cursor of the next page (None at the end)."""

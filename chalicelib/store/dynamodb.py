@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
+import json
 import logging
+import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
@@ -52,14 +55,22 @@ class DynamoStore:
         return None if attempt.is_expired(now) else attempt
 
     def save_attempt(self, attempt: Attempt) -> None:
-        item = {"pk": f"ATTEMPT#{attempt.attempt_id}", "sk": "ATTEMPT", **_plain(attempt)}
-        with self._errors():
-            self._client.put_item(
-                TableName=self._table,
-                Item=self._dump(item),
-                ConditionExpression="version = :expected",
-                ExpressionAttributeValues=self._dump({":expected": attempt.version - 1}),
-            )
+        item = self._dump({"pk": f"ATTEMPT#{attempt.attempt_id}", "sk": "ATTEMPT", **_plain(attempt), "write_id": _write_id()})
+        try:
+            with self._errors():
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=item,
+                    ConditionExpression="version = :expected",
+                    ExpressionAttributeValues=self._dump({":expected": attempt.version - 1}),
+                )
+        except StaleWrite:
+            # botocore retries a write whose reply was lost; the retry then fails its own condition.
+            # If what is stored is exactly what we wrote (write_id is unique to this call, so a
+            # concurrent writer of the same content does not count), the write did happen.
+            stored = self._client.get_item(TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]}, ConsistentRead=True).get("Item")
+            if stored != item:
+                raise
 
     # used tokens ----------------------------------------------------------------------------
     def token_holder(self, token_hash: str, now: float) -> str | None:
@@ -98,15 +109,26 @@ class DynamoStore:
                 "ConditionExpression": "version = :expected",
                 "ExpressionAttributeValues": self._dump({":expected": record.version - 1}),
             }
-        connection_item = {"pk": pk, "sk": f"CONN#{record.connection}", **_plain(record)}
+        connection_item = {"pk": pk, "sk": f"CONN#{record.connection}", **_plain(record), "write_id": _write_id()}
         audit_item = {"pk": pk, "sk": f"AUDIT#{audit.connection}#{audit.version:010d}", **_plain(audit)}
-        with self._errors():
-            self._client.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": self._table, "Item": self._dump(connection_item), **condition}},
-                    {"Put": {"TableName": self._table, "Item": self._dump(audit_item), "ConditionExpression": "attribute_not_exists(pk)"}},
-                ]
-            )
+        # The same token on botocore's retry of a transaction whose reply was lost makes it idempotent.
+        token = hashlib.sha256(f"{pk}|{record.connection}|{record.version}|{audit.flow_id}|{record.status.value}".encode()).hexdigest()[:36]
+        item = self._dump(connection_item)
+        try:
+            with self._errors():
+                self._client.transact_write_items(
+                    ClientRequestToken=token,
+                    TransactItems=[
+                        {"Put": {"TableName": self._table, "Item": item, **condition}},
+                        {"Put": {"TableName": self._table, "Item": self._dump(audit_item), "ConditionExpression": "attribute_not_exists(pk)"}},
+                    ],
+                )
+        except StaleWrite:
+            # As in save_attempt: a retried transaction whose first try went through (for stores that
+            # do not honour the request token). Stored exactly as intended means it happened.
+            stored = self._client.get_item(TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]}, ConsistentRead=True).get("Item")
+            if stored != item:
+                raise
 
     def list_audit(self, organization_id: str, connection: str) -> list[AuditEvent]:
         events: list[AuditEvent] = []
@@ -124,6 +146,41 @@ class DynamoStore:
                     return events
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def list_due(self, now: float, limit: int) -> list[ConnectionRecord]:
+        with self._errors():
+            page = self._client.query(
+                TableName=self._table,
+                IndexName="outbox",
+                KeyConditionExpression="outbox = :pending AND next_attempt_at <= :now",
+                ExpressionAttributeValues=self._dump({":pending": "pending", ":now": int(now)}),
+                Limit=limit,
+            )
+        return [_connection_from(self._load(item)) for item in page.get("Items", [])]
+
+    def list_connections(self, limit: int, after: str | None = None) -> tuple[list[ConnectionRecord], str | None]:
+        """A scan filtered to connection items: for the operator's listing, not for a request path."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "begins_with(sk, :conn)",
+            "ExpressionAttributeValues": self._dump({":conn": "CONN#"}),
+        }
+        records: list[ConnectionRecord] = []
+        cursor = json.loads(after) if after else None
+        with self._errors():
+            while len(records) < limit:
+                if cursor:
+                    kwargs["ExclusiveStartKey"] = cursor
+                page = self._client.scan(**kwargs, Limit=max(limit * 4, 25))
+                records.extend(_connection_from(self._load(item)) for item in page.get("Items", []))
+                cursor = page.get("LastEvaluatedKey")
+                if not cursor:
+                    break
+        if len(records) > limit:
+            last = records[limit - 1]
+            records = records[:limit]
+            cursor = {"pk": {"S": f"ORG#{last.organization_id}"}, "sk": {"S": f"CONN#{last.connection}"}}
+        return records, json.dumps(cursor) if cursor else None
+
     # plumbing -------------------------------------------------------------------------------
     def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
         with self._errors():
@@ -132,7 +189,8 @@ class DynamoStore:
         return None if item is None else self._load(item)
 
     def _dump(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        return {key: self._serializer.serialize(value) for key, value in values.items()}
+        # None is left out rather than stored as NULL: the outbox index keys must be absent, not NULL.
+        return {key: self._serializer.serialize(value) for key, value in values.items() if value is not None}
 
     def _load(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return {key: _from_decimal(self._deserializer.deserialize(value)) for key, value in item.items()}
@@ -150,6 +208,10 @@ class DynamoStore:
         except BotoCoreError as exc:
             logger.error("dynamodb_unreachable", extra={"error": type(exc).__name__, "table": self._table})
             raise ServiceUnavailable() from exc
+
+
+def _write_id() -> str:
+    return secrets.token_hex(8)
 
 
 def _only_conditions_failed(exc: ClientError) -> bool:
@@ -177,8 +239,14 @@ def _plain(record: Any) -> dict[str, Any]:
 
 
 def _fields(cls: Any, item: Mapping[str, Any]) -> dict[str, Any]:
-    names = {field.name for field in dataclasses.fields(cls)}
-    return {key: value for key, value in item.items() if key in names}
+    """The dataclass's fields from an item; a field left out because it was None comes back as None."""
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        if field.name in item:
+            values[field.name] = item[field.name]
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            values[field.name] = None
+    return values
 
 
 def _attempt_from(item: Mapping[str, Any]) -> Attempt:

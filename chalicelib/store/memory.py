@@ -68,3 +68,16 @@ class MemoryStore:
     def list_audit(self, organization_id: str, connection: str) -> list[AuditEvent]:
         with self._lock:
             return list(self._audit.get((organization_id, connection), []))
+
+    def list_due(self, now: float, limit: int) -> list[ConnectionRecord]:
+        with self._lock:
+            due = [r for r in self._connections.values() if r.outbox is not None and (r.next_attempt_at or 0) <= now]
+            return [copy.deepcopy(r) for r in sorted(due, key=lambda r: r.next_attempt_at or 0)[:limit]]
+
+    def list_connections(self, limit: int, after: str | None = None) -> tuple[list[ConnectionRecord], str | None]:
+        with self._lock:
+            keys = sorted(self._connections)
+            start = 0 if after is None else next((i + 1 for i, key in enumerate(keys) if "|".join(key) == after), len(keys))
+            page = keys[start : start + limit]
+            cursor = "|".join(page[-1]) if page and start + limit < len(keys) else None
+            return [copy.deepcopy(self._connections[key]) for key in page], cursor

@@ -30,7 +30,7 @@ def test_a_full_flow_logs_no_secret(browser: Browser, stack: LocalStack, install
     client_secret = stack.aws_client("secretsmanager").get_secret_value(SecretId=stack.stage_env["OIDC_CLIENT_SECRET_ID"])["SecretString"]
 
     service_records = [record for record in caplog.records if not record.name.startswith(DEV_SERVERS)]
-    assert any(record.getMessage() == "confirmed" for record in service_records)
+    assert [record.getMessage() for record in service_records].count("zoho_confirmed_transition") == 2
     logged = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in service_records)
     for secret in (stack.extension_secret_key, token, code, csrf, browser.cookie, client_secret):
         assert secret
