@@ -56,3 +56,38 @@ chromium: ## Debian's chromium for the browser tests (never `playwright install`
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .stack
+
+# ---- Deploy and operate (docs/deploy.md) -------------------------------------------------------------
+# STAGE=dev|prod. AWS credentials and region come from your AWS configuration (AWS_PROFILE, AWS_REGION).
+# RESOURCE_PARAMS: extra infra/resources.yaml parameters, e.g. "AlarmEmail=ops@acme.example LogRetentionInDays=90".
+STAGE ?= dev
+RESOURCE_PARAMS ?=
+
+.PHONY: lint-infra package resources policy deploy deploy-prod urls
+
+lint-infra: $(STAMP) ## cfn-lint infra/resources.yaml and a packaged app (example policy); no AWS account needed
+	$(VENV)/bin/cfn-lint infra/resources.yaml
+	$(PY) -m tools.package_app --stage $(STAGE) --example-policy --out build/package-check-$(STAGE)
+	$(VENV)/bin/cfn-lint build/package-check-$(STAGE)/sam.json
+
+package: $(STAMP) ## chalice package STAGE into build/package-STAGE/ (sam.json, deployment.zip), lint it, print sizes
+	$(PY) -m tools.package_app --stage $(STAGE)
+	$(VENV)/bin/cfn-lint build/package-$(STAGE)/sam.json
+
+resources: $(STAMP) ## Create or update the STAGE resources stack (table, secrets, log groups, alarms, dashboard)
+	$(PY) -m tools.resources_stack --stage $(STAGE) $(addprefix --param ,$(RESOURCE_PARAMS)) $(if $(filter prod,$(STAGE)),--termination-protection)
+
+policy: $(STAMP) ## Render .chalice/policy-STAGE.json from the resources stack's outputs
+	$(PY) -m tools.render_policy --stage $(STAGE)
+
+deploy: $(STAMP) ## Deploy STAGE: configuration check, resources stack, IAM policy, chalice deploy, URLs
+	$(PY) -m tools.check_config --stage $(STAGE) $(if $(STRICT),--strict)
+	$(MAKE) --no-print-directory resources policy STAGE=$(STAGE) RESOURCE_PARAMS="$(RESOURCE_PARAMS)"
+	$(VENV)/bin/chalice deploy --stage $(STAGE)
+	$(PY) -m tools.sigma_urls --stage $(STAGE)
+
+deploy-prod: ## Deploy prod; refuses an incomplete configuration
+	$(MAKE) --no-print-directory deploy STAGE=prod STRICT=1 RESOURCE_PARAMS="$(RESOURCE_PARAMS)"
+
+urls: $(STAMP) ## Print the Connection/Revoke URLs for Zoho Sigma and the OIDC redirect URI of STAGE
+	$(PY) -m tools.sigma_urls --stage $(STAGE)

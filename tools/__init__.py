@@ -1,0 +1,1 @@
+"""Deploy-and-operate tooling: the resources stack, the per-stage IAM policy, packaging. Never deployed."""
