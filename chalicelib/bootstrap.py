@@ -11,6 +11,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from chalicelib import logs
 from chalicelib.clock import SystemClock
 from chalicelib.config import Settings
 from chalicelib.flow import Flows
@@ -27,8 +28,14 @@ def flows() -> Flows:
     global _flows
     with _lock:
         if _flows is None:
+            logs.configure()
             _flows = build(os.environ)
         return _flows
+
+
+def ready() -> Flows | None:
+    """The wiring if it has been built (error paths must not build it just to count a metric)."""
+    return _flows
 
 
 def reconciler() -> Reconciler:

@@ -11,13 +11,14 @@ from urllib.parse import quote, urlsplit
 
 from chalice.app import Request, Response
 
-from chalicelib import bootstrap
+from chalicelib import bootstrap, logs
 from chalicelib.config import ConfigError, Settings
 from chalicelib.errors import FlowError, InvalidZohoToken
 from chalicelib.flow import Flows, Web
 from chalicelib.forms import parse_form
 from chalicelib.pages import Page, Redirect, new_nonce, render, security_headers
 from chalicelib.secrets import SecretFormatError
+from chalicelib.telemetry import FLOW_REFUSALS
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +29,15 @@ HTML = "text/html; charset=utf-8"
 def respond(request: Request, action: Callable[[Flows, Web], Page | Redirect]) -> Response:
     """Run one flow step; every failure becomes an HTML page with the right status, never a trace."""
     product_name = "this service"
+    logs.start_request((request.context or {}).get("requestId"))
     try:
         flows = bootstrap.flows()
         product_name = flows.settings.product_name
         return to_response(action(flows, web_for(request, flows.settings)), product_name)
     except FlowError as exc:
         logger.info("flow_refused", extra={"reason": exc.reason, "status": exc.status})
+        if flows_ready := bootstrap.ready():
+            flows_ready.telemetry.count(FLOW_REFUSALS, reason=exc.reason)
         return error_page(exc, product_name)
     except (ConfigError, SecretFormatError) as exc:
         logger.error("misconfigured", extra={"problem": str(exc)})
@@ -49,6 +53,7 @@ def respond(request: Request, action: Callable[[Flows, Web], Page | Redirect]) -
 def admin_json(action: Callable[[Flows], dict[str, Any]]) -> Response:
     """The operator API's error boundary: JSON in, JSON out (it is never shown in the Zoho popup)."""
     headers: dict[str, str | list[str]] = {"Cache-Control": "no-store", "Content-Type": "application/json"}
+    logs.start_request(None)
     try:
         return Response(body=action(bootstrap.flows()), status_code=200, headers=headers)
     except FlowError as exc:

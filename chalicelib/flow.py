@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from chalicelib import logs
 from chalicelib.clock import Clock, now_ms
 from chalicelib.config import Settings
 from chalicelib.confirmation import Confirmer, Decision
@@ -101,6 +102,7 @@ class Flows:
             location = self.oidc.authorization_url(
                 redirect_uri=web.url("/auth/callback"), state=attempt.oidc_state, nonce=attempt.oidc_nonce, code_verifier=attempt.code_verifier
             )
+        logs.bind_flow(attempt.flow_id)
         self.store.create_attempt(attempt)
         logger.info("attempt_started", extra={"kind": kind.value, "connection": connection, "organization_id": claims.organization_id, "dc": attempt.dc})
         return Redirect(location, cookie=CookieChange(attempt.attempt_id, max_age=max(1, attempt.expires_at - int(now))))
@@ -246,6 +248,7 @@ class Flows:
         attempt = self.store.get_attempt(attempt_id, self.clock.now()) if attempt_id else None
         if attempt is None:
             raise StaleAttempt()
+        logs.bind_flow(attempt.flow_id)
         return attempt
 
     def _attempt_for_post(self, attempt_id: str | None, form: Mapping[str, str]) -> Attempt:

@@ -29,10 +29,12 @@ import re
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Final, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import flask
+import jinja2
 import markupsafe
 import requests
 
@@ -94,6 +96,8 @@ def create_app(*, users: Sequence[UserSpec] = DEFAULT_USERS) -> flask.Flask:
         user_claims=[oidc_provider_mock.User(sub=sub, claims=dict(claims)) for sub, claims in users],
     )
     _enforce_pkce(app, PkceChallenges())
+    # Our own base template first: the package's loads its stylesheet from a CDN.
+    app.jinja_loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(Path(__file__).parent / "templates" / "oidc")), app.jinja_loader])
     return app
 
 

@@ -8,6 +8,7 @@ audit       pk=ORG#<organization_id>    sk=AUDIT#<connection>#<version, 10 digit
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import enum
 import hashlib
@@ -165,7 +166,7 @@ class DynamoStore:
             "ExpressionAttributeValues": self._dump({":conn": "CONN#"}),
         }
         records: list[ConnectionRecord] = []
-        cursor = json.loads(after) if after else None
+        cursor = _decode_cursor(after) if after else None
         with self._errors():
             while len(records) < limit:
                 if cursor:
@@ -179,7 +180,7 @@ class DynamoStore:
             last = records[limit - 1]
             records = records[:limit]
             cursor = {"pk": {"S": f"ORG#{last.organization_id}"}, "sk": {"S": f"CONN#{last.connection}"}}
-        return records, json.dumps(cursor) if cursor else None
+        return records, _encode_cursor(cursor) if cursor else None
 
     # plumbing -------------------------------------------------------------------------------
     def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
@@ -208,6 +209,21 @@ class DynamoStore:
         except BotoCoreError as exc:
             logger.error("dynamodb_unreachable", extra={"error": type(exc).__name__, "table": self._table})
             raise ServiceUnavailable() from exc
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    """A cursor this store returned; anything else raises ValueError."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError) as exc:
+        raise ValueError("not a cursor") from exc
+    if not isinstance(key, dict) or set(key) != {"pk", "sk"} or not all(isinstance(v, dict) and isinstance(v.get("S"), str) for v in key.values()):
+        raise ValueError("not a cursor")
+    return key
 
 
 def _write_id() -> str:
