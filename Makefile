@@ -38,7 +38,8 @@ venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed as $(PYTHON)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	@echo "Creating $(VENV) and installing requirements-dev.txt (about a minute the first time)..."
+	$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, install the python3-venv package"; exit 1; }
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@

@@ -94,23 +94,24 @@ def reconcile(event: object) -> dict[str, int]:
 
 @app.route("/admin/connections", authorizer=OPERATORS)
 def admin_list() -> Response:
-    params = query(_request())
-    return admin_json(lambda flows: admin.list_connections(flows, limit=params.get("limit"), after=params.get("after")))
+    request = _request()
+    params = query(request)
+    return admin_json(request, lambda flows: admin.list_connections(flows, limit=params.get("limit"), after=params.get("after")))
 
 
 @app.route("/admin/connections/{organization_id}/{connection}", authorizer=OPERATORS)
 def admin_show(organization_id: str, connection: str) -> Response:
-    return admin_json(lambda flows: admin.show_connection(flows, organization_id, connection))
+    return admin_json(_request(), lambda flows: admin.show_connection(flows, organization_id, connection))
 
 
 @app.route("/admin/connections/{organization_id}/{connection}/retry", methods=["POST"], authorizer=OPERATORS)
 def admin_retry(organization_id: str, connection: str) -> Response:
-    return admin_json(lambda flows: admin.retry(flows, organization_id, connection))
+    return admin_json(_request(), lambda flows: admin.retry(flows, organization_id, connection))
 
 
 @app.route("/admin/connections/{organization_id}/{connection}/revoke", methods=["POST"], authorizer=OPERATORS)
 def admin_revoke(organization_id: str, connection: str) -> Response:
-    return admin_json(lambda flows: admin.force_revoke(flows, organization_id, connection))
+    return admin_json(_request(), lambda flows: admin.force_revoke(flows, organization_id, connection))
 
 
 def _request() -> Request:

@@ -50,10 +50,20 @@ def respond(request: Request, action: Callable[[Flows, Web], Page | Redirect]) -
         return error_page(FlowError("Something went wrong on our side. Please try again.", reason="internal_error"), product_name, status=500)
 
 
-def admin_json(action: Callable[[Flows], dict[str, Any]]) -> Response:
-    """The operator API's error boundary: JSON in, JSON out (it is never shown in the Zoho popup)."""
+def admin_json(request: Request, action: Callable[[Flows], dict[str, Any]]) -> Response:
+    """The operator API's error boundary: JSON in, JSON out (it is never shown in the Zoho popup).
+
+    API Gateway's IAM authorizer only lets signed callers through and names them in the request
+    context. ``chalice local`` enforces no authorizer, so a call without a named caller is refused
+    unless ``ADMIN_API_ALLOW_UNSIGNED=true`` (honoured only outside Lambda: tests, a deliberate local session).
+    """
     headers: dict[str, str | list[str]] = {"Cache-Control": "no-store", "Content-Type": "application/json"}
-    logs.start_request(None)
+    logs.start_request((request.context or {}).get("requestId"))
+    caller = ((request.context or {}).get("identity") or {}).get("userArn")
+    if not caller and not _unsigned_admin_allowed():
+        logger.warning("admin_unsigned_refused")
+        return Response(body={"error": "unauthorized", "message": "Sign the request with AWS credentials (SigV4)."}, status_code=403, headers=headers)
+    logger.info("admin_call", extra={"caller": caller or "unsigned-local", "path": request.path})
     try:
         return Response(body=action(bootstrap.flows()), status_code=200, headers=headers)
     except FlowError as exc:
@@ -61,6 +71,12 @@ def admin_json(action: Callable[[Flows], dict[str, Any]]) -> Response:
     except (ConfigError, SecretFormatError) as exc:
         logger.error("misconfigured", extra={"problem": str(exc)})
         return Response(body={"error": "misconfigured", "message": str(exc)}, status_code=503, headers=headers)
+
+
+def _unsigned_admin_allowed() -> bool:
+    import os
+
+    return "AWS_LAMBDA_FUNCTION_NAME" not in os.environ and os.environ.get("ADMIN_API_ALLOW_UNSIGNED", "").lower() == "true"
 
 
 def web_for(request: Request, settings: Settings) -> Web:
@@ -121,7 +137,7 @@ def attempt_cookie(request: Request) -> str | None:
 
 def to_response(result: Page | Redirect, product_name: str) -> Response:
     if isinstance(result, Redirect):
-        headers: dict[str, str | list[str]] = {**security_headers(None), "Location": result.location}
+        headers: dict[str, str | list[str]] = {**security_headers(None), "Location": result.location, "Content-Type": HTML}
         status = result.status
         body = ""
     else:

@@ -55,6 +55,9 @@ class Decision:
     dc: str
     target: Status  # CONNECTED or REVOKED
     owner: str  # the flow id of the attempt deciding (never the attempt id, a bearer secret); holds the lease
+    # When the Zoho token behind this decision was presented (ms): a confirmation of the same
+    # decision after that moment already made Zoho's state what this decision asks for.
+    started_ms: int = 0
     subject: str | None = None
     subject_label: str | None = None
 
@@ -96,8 +99,9 @@ class Confirmer:
 
     # -- a person's decision ---------------------------------------------------------------------
     def decide(self, decision: Decision) -> Confirmation:
-        """Record the decision under a lease and get it confirmed. Returns without a PUT when this
-        request found another one confirming the very same decision and waited for it."""
+        """Record the decision under a lease and get it confirmed. Returns without a PUT when the same
+        decision was confirmed by another request since this one's Zoho token was presented (two
+        tabs, a double click, a concurrent admin): Zoho already holds what this decision asks for."""
         record, ours = self._record_decision(decision)
         if not ours:
             return Confirmation(True, record)
@@ -112,7 +116,7 @@ class Confirmer:
         for turn in range(10_000):
             now = self._clock.now()
             record = self._current(decision)
-            if joined and _is_confirmed(record, decision):
+            if _is_confirmed(record, decision) and (joined or (record.confirmed_ms or 0) > decision.started_ms > 0):
                 return record, False
             if record.leased_to_other(decision.owner, now):
                 joined = joined or _same_decision(record, decision)
@@ -183,6 +187,7 @@ class Confirmer:
                 "status": target,
                 "desired": None,
                 "confirmed_at": now,
+                "confirmed_ms": now_ms(self._clock),
                 "last_error": None,
                 "confirm_attempts": current.confirm_attempts + 1,
                 **_RELEASED,

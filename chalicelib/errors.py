@@ -110,13 +110,3 @@ class ServiceUnavailable(FlowError):
     title = "Temporarily unavailable"
     message = "The service is temporarily unavailable. Please try again in a minute."
     retryable = True
-
-
-class ZohoNotConfirmed(FlowError):
-    """Zoho did not confirm a ``mark_as_*`` call; what the person decided is kept and can be retried."""
-
-    status = 502
-    reason = "zoho_not_confirmed"
-    title = "Zoho did not confirm"
-    message = "Your decision is saved, but Zoho did not confirm it. Try again in a moment."
-    retryable = True

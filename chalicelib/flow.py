@@ -91,6 +91,7 @@ class Flows:
             step=Step.DECIDING if kind is Kind.REVOKE else Step.SIGNING_IN,
             created_at=int(now),
             flow_id=secrets.token_urlsafe(9),
+            created_ms=now_ms(self.clock),
             step_at=int(now),
             version=1,
         )
@@ -208,6 +209,7 @@ class Flows:
             dc=attempt.dc,
             target=TARGET_STATUS[attempt.kind],
             owner=attempt.flow_id,
+            started_ms=attempt.created_ms,
             subject=attempt.subject if attempt.kind is Kind.CONNECT else None,
             subject_label=attempt.subject_label if attempt.kind is Kind.CONNECT else None,
         )
@@ -291,5 +293,24 @@ class Flows:
                 "message": {"external_connector_api_name": attempt.connection, "connection_status": outcome.value},
                 "target_origin": self.settings.data_centers.origin(attempt.dc),
             }
-        status = 502 if outcome is Outcome.NOT_CONFIRMED else 200
-        return Page("result.html", {**context, "outcome": outcome.value if outcome else ""}, status=status)
+        # A page that shows the state as designed is a 200, "not confirmed" included: a 5xx would
+        # count as the service failing, and proxies may replace the page.
+        return Page("result.html", {**context, "outcome": outcome.value if outcome else "", "failure_sentence": failure_sentence(attempt.failure_reason)})
+
+
+def failure_sentence(reason: str | None) -> str:
+    """Why Zoho did not confirm, in words (the reason code is shown apart, as a reference)."""
+    reason = reason or ""
+    if reason == "zoho_timeout":
+        return "Zoho did not answer in time."
+    if reason == "zoho_unreachable":
+        return "we could not reach Zoho."
+    if reason == "zoho_http_429":
+        return "Zoho asked us to slow down."
+    if reason == "zoho_bad_reply" or reason.startswith("zoho_http_5"):
+        return "Zoho had a temporary problem."
+    if reason == "zoho_code_nonzero" or reason.startswith("zoho_http_4"):
+        return "Zoho refused the request. If this keeps happening, contact us."
+    if reason == "busy":
+        return "another change to this connection was still being confirmed."
+    return "Zoho did not confirm it."

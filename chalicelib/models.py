@@ -53,6 +53,7 @@ class Attempt:
     step: Step
     created_at: int
     flow_id: str = ""  # a non-secret id that correlates the logs and records of one flow
+    created_ms: int = 0
     step_at: int = 0  # when the attempt entered its current step
     oidc_state: str | None = None
     oidc_nonce: str | None = None
@@ -86,6 +87,7 @@ class ConnectionRecord:
     last_error: str | None = None
     confirm_attempts: int = 0
     confirmed_at: int | None = None
+    confirmed_ms: int | None = None
     # Only the holder of an unexpired lease may call Zoho for this record: one effective PUT at a time.
     lease_owner: str | None = None
     lease_until: int | None = None

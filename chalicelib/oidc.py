@@ -104,9 +104,9 @@ class OidcClient:
         if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != self._client_id:
             raise SignInFailed(reason="oidc_azp_mismatch")
         subject = claims["sub"]
-        if not isinstance(subject, str) or not subject:
+        if not isinstance(subject, str) or not subject.strip():
             raise SignInFailed(reason="oidc_no_subject")
-        label = next((value for value in (claims.get("email"), claims.get("name")) if isinstance(value, str) and value), subject)
+        label = next((value for value in (claims.get("email"), claims.get("name")) if isinstance(value, str) and value.strip()), subject)
         return Identity(subject=subject, label=label)
 
     def _signing_key(self, metadata: _Metadata, id_token: str) -> jwt.PyJWK:

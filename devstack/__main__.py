@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sandbox-port", type=int, default=9200)
     parser.add_argument("--oidc-port", type=int, default=9400)
     parser.add_argument("--aws-port", type=int, default=5050)
+    parser.add_argument("--reconcile-every", type=float, default=60.0, help="seconds between reconciler runs (the deployed schedule is 5 min)")
     parser.add_argument("--log", type=Path, default=Path(".stack/service.log"), help="where chalice local writes (default: %(default)s)")
     args = parser.parse_args(argv)
     args.log.parent.mkdir(parents=True, exist_ok=True)
@@ -27,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     stop = threading.Event()
+    # Both, explicitly: a shell starts background jobs with SIGINT ignored, and kill sends SIGTERM.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     started = time.monotonic()
     stack = LocalStack(Ports(service=args.service_port, sandbox=args.sandbox_port, oidc=args.oidc_port, aws=args.aws_port), log_path=args.log)
     try:
@@ -41,6 +44,8 @@ Local stack ready in {time.monotonic() - started:.1f} s.
 
   Open the Zoho sandbox:  {stack.sandbox_url}/
   (click Connect, sign in as ada@acme.example, Allow; then Revoke)
+  open it as 127.0.0.1, not localhost: the service runs on localhost, and two host names make
+  the cookies cross-site as between Zoho and a deployed service
 
   service (chalice local)  {stack.service_url}   log: {args.log}
   OpenID Connect provider  {stack.oidc_url}
@@ -49,6 +54,8 @@ Local stack ready in {time.monotonic() - started:.1f} s.
 Press Ctrl-C to stop everything.""",
         flush=True,
     )
+    reconciler = threading.Thread(target=_reconcile_every, args=(stack, stop, args.reconcile_every), daemon=True)
+    reconciler.start()
     try:
         while not stop.wait(0.5):
             pass
@@ -59,6 +66,23 @@ Press Ctrl-C to stop everything.""",
         stack.stop()
         print("Stopped.", flush=True)
     return 0
+
+
+def _reconcile_every(stack: LocalStack, stop: threading.Event, seconds: float) -> None:
+    """What the deployed schedule does, which chalice local does not: confirm what the outbox holds."""
+    import os
+
+    os.environ.update({**stack.stage_env, **stack.service_environment()})
+    from chalicelib import bootstrap
+
+    while not stop.wait(seconds):
+        try:
+            report = bootstrap.reconciler().run()
+        except Exception as exc:  # the dev loop must outlive a failed run; the next one retries
+            print(f"reconciler: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            continue
+        if report.due:
+            print(f"reconciler: {report.confirmed} confirmed, {report.not_confirmed} not confirmed, {report.skipped} skipped", flush=True)
 
 
 if __name__ == "__main__":

@@ -154,13 +154,17 @@ class LocalStack:
     def _start_sandbox(self) -> None:
         from devstack.zoho_sandbox import SandboxConfig, create_app
 
+        port = self.ports.sandbox or _free_port()
         config = SandboxConfig(
             secret_key=self.extension_secret_key,
             extension_api_name=self.extension_api_name,
             connections=self.connections,
             service_base_url=self.service_url,
+            # Opened as http://localhost:<port>/, the page moves to the allowlisted origin, the only
+            # one the service posts its messages to.
+            public_url=f"http://127.0.0.1:{port}",
         )
-        server = BackgroundServer(create_app(config), host="127.0.0.1", port=self.ports.sandbox)
+        server = BackgroundServer(create_app(config), host="127.0.0.1", port=port)
         self._cleanup.append(server.stop)
         self.sandbox_url = server.url
 
@@ -182,13 +186,14 @@ class LocalStack:
 
 
 # chalice local logs every request line, query string included: keep tokens, codes and states out.
-_SENSITIVE = re.compile(rb"\b(jwttoken|code|state|code_verifier|nonce)=[^&\s\"]+")
+_SENSITIVE = re.compile(rb"(?i)\b(jwttoken|code|state|code_verifier|nonce)([^=&\s\"]*)=[^&\s\"]+")
+_JWT_SHAPED = re.compile(rb"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 
 
 def _copy_redacted(source: IO[bytes], sink: IO[bytes] | None) -> None:
     for line in source:
         if sink is not None:
-            sink.write(_SENSITIVE.sub(rb"\1=[redacted]", line))
+            sink.write(_JWT_SHAPED.sub(b"[redacted-jwt]", _SENSITIVE.sub(rb"\1\2=[redacted]", line)))
             sink.flush()
 
 

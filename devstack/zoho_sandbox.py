@@ -50,6 +50,9 @@ class SandboxConfig:
     user_id: str = "4000000012345"
     #: Seconds since the epoch; injectable so tests can move time.
     clock: Callable[[], float] = field(default=time.time)
+    #: Where the service expects Zoho's page to be (its data-centre allowlist): the page moves there
+    #: when opened under another host name, since the service posts its messages to that origin only.
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         if not self.secret_key:
@@ -179,6 +182,8 @@ def _json_error(message: str) -> flask.Response:
 def _add_page(app: flask.Flask, config: SandboxConfig) -> None:
     @app.get("/")
     def extensions_page() -> flask.Response:
+        if config.public_url and flask.request.host_url.rstrip("/") != config.public_url.rstrip("/"):
+            return flask.make_response(flask.redirect(config.public_url.rstrip("/") + "/", code=302))
         page_config = {
             "serviceOrigin": config.service_origin,
             "connections": [

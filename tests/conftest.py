@@ -131,6 +131,7 @@ def csrf_of(page: Any) -> str:
 def text_of(page: Any) -> str:
     """The page's visible text, tags dropped and white space folded (for exact sentence checks)."""
     body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page.body.decode(), flags=re.S)
+    body = re.sub(r"</?bdi>", "", body)  # inline isolation of names: not a word break
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
 

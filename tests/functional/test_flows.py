@@ -140,8 +140,9 @@ def test_zoho_failure_keeps_the_consent_and_retry_completes_it(browser: Browser,
     requests.post(f"{stack.sandbox_url}/sandbox/faults", json={"mode": "code", "times": 1}, timeout=5).raise_for_status()
     browser.decide(browser.connect(installation), "allow")
     failed = browser.get("/flow")
-    assert (failed.status_code, failed.headers["Content-Type"]) == (502, HTML)
-    assert "Zoho did not confirm" in text_of(failed)
+    assert (failed.status_code, failed.headers["Content-Type"]) == (200, HTML)
+    assert "Your decision is saved, but Zoho refused the request. If this keeps happening, contact us." in text_of(failed)
+    assert "Reference: zoho_code_nonzero" in text_of(failed)
     assert "zoho-status" not in failed.body.decode()
     record = record_of(stack, installation)
     assert (record.status.value, record.desired.value, record.last_error, record.subject) == ("pending", "connected", "zoho_code_nonzero", "ada@acme.example")
@@ -259,3 +260,12 @@ def test_sign_in_cancelled_at_the_provider(browser: Browser, stack: LocalStack, 
     response = browser.get(reply.headers["Location"])
     assert (response.status_code, response.headers["Content-Type"]) == (401, HTML)
     assert "Sign-in was cancelled or refused." in text_of(response)
+
+
+def test_two_tabs_opened_before_either_allowed_make_one_put(browser: Browser, stack: LocalStack, installation: Installation) -> None:
+    other_tab = Browser(browser.client, stack)
+    first, second = browser.connect(installation), other_tab.connect(installation)
+    browser.decide(first, "allow")
+    other_tab.decide(second, "allow")
+    assert "is connected to Acme" in text_of(other_tab.get("/flow"))
+    assert len(sandbox_calls(stack)) == 1

@@ -29,6 +29,19 @@ def test_every_admin_route_requires_iam_authorization() -> None:
         assert all(isinstance(entry.authorizer, IAMAuthorizer) for entry in methods.values())
 
 
+@pytest.fixture(autouse=True)
+def unsigned_admin_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """chalice.test.Client carries no IAM identity; the test session opts in, as a developer may."""
+    monkeypatch.setenv("ADMIN_API_ALLOW_UNSIGNED", "true")
+
+
+def test_unsigned_admin_calls_are_refused_where_no_authorizer_runs(service: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ADMIN_API_ALLOW_UNSIGNED")
+    for method, path in (("GET", "/admin/connections"), ("POST", f"/admin/connections/1/{CONNECTION}/revoke")):
+        response = getattr(service.http, method.lower())(path)
+        assert (response.status_code, json.loads(response.body)["error"]) == (403, "unauthorized")
+
+
 def test_admin_shows_a_connection_with_its_audit_trail(browser: Browser, installation: Installation) -> None:
     browser.decide(browser.connect(installation), "allow")
     response = browser.client.http.get(f"/admin/connections/{installation.organization_id}/{CONNECTION}")
