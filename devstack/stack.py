@@ -74,7 +74,7 @@ class LocalStack:
 
     def stop(self) -> None:
         if self._service is not None:
-            _end(self._service)
+            end_process(self._service)
         self._service = None
         for stop in reversed(self._cleanup):
             with contextlib.suppress(Exception):
@@ -122,19 +122,8 @@ class LocalStack:
 
     # -- components ----------------------------------------------------------------------------------
     def _start_aws(self) -> None:
-        # moto server in its own process: its backends are per process, so two stacks (or a stack
-        # and the tests' own moto use) never share state, and it does not compete for our GIL.
-        # One request at a time: see devstack/aws_server.py for why.
-        port = self.ports.aws or _free_port()
-        self.aws_url = f"http://127.0.0.1:{port}"
-        moto = subprocess.Popen(
-            [sys.executable, "-m", "devstack.aws_server", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self._cleanup.append(lambda: _end(moto))
-        _wait_until_up(moto, f"{self.aws_url}/moto-api/", "moto server")
+        moto, self.aws_url = start_aws_server(self.ports.aws)
+        self._cleanup.append(lambda: end_process(moto))
         self.table_name = create_resources(self.aws_client("cloudformation"), self.stage_env["CONNECTIONS_TABLE"])
         if self.table_name != self.stage_env["CONNECTIONS_TABLE"]:
             raise RuntimeError(f"infra/resources.yaml created table {self.table_name!r}, config expects {self.stage_env['CONNECTIONS_TABLE']!r}")
@@ -197,6 +186,25 @@ def _copy_redacted(source: IO[bytes], sink: IO[bytes] | None) -> None:
             sink.flush()
 
 
+def start_aws_server(port: int = 0) -> tuple[subprocess.Popen[bytes], str]:
+    """moto server in its own process, serving one request at a time (devstack/aws_server.py says
+    why); its backends are per process, so two servers never share state. Returns it and its URL."""
+    port = port or _free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack.aws_server", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until_up(process, f"{url}/moto-api/", "moto server")
+    except BaseException:
+        end_process(process)
+        raise
+    return process, url
+
+
 def _wait_until_up(process: subprocess.Popen[bytes], url: str, name: str, log: Path | None = None) -> None:
     """Poll ``url`` until it answers 200; fail early, with a clear message, if the process dies."""
     deadline = time.monotonic() + START_TIMEOUT
@@ -212,7 +220,7 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, name: str, log: P
     raise RuntimeError(f"{name} did not answer within {START_TIMEOUT:.0f} s")
 
 
-def _end(process: subprocess.Popen[bytes]) -> None:
+def end_process(process: subprocess.Popen[bytes]) -> None:
     """End a process this stack started (by its own handle, never by name)."""
     if process.poll() is None:
         process.terminate()
