@@ -45,6 +45,26 @@ def reconciler() -> Reconciler:
     return Reconciler(wired.store, wired.confirmer, wired.clock)
 
 
+class LazySession:
+    """One ``requests.Session`` for Zoho and the sign-in provider (its connections are reused), made
+    on first use: ``requests`` is not imported on a cold start that calls neither (the Revoke URL)."""
+
+    def __init__(self) -> None:
+        self._made: Any = None
+        self._making = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        made = self._made
+        if made is None:
+            with self._making:
+                if self._made is None:
+                    import requests
+
+                    self._made = requests.Session()
+                made = self._made
+        return getattr(made, name)
+
+
 def reset() -> None:
     """Forget the wiring (tests that change the environment)."""
     global _flows
@@ -55,7 +75,6 @@ def reset() -> None:
 def build(environ: Mapping[str, str], **overrides: Any) -> Flows:
     """Wire real collaborators from ``environ``; ``overrides`` replace any of Flows' fields (tests)."""
     import boto3
-    import requests
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from botocore.config import Config
 
@@ -81,7 +100,7 @@ def build(environ: Mapping[str, str], **overrides: Any) -> Flows:
         zoho_signing_secret_id=settings.zoho_signing_secret_id,
         oidc_client_secret_id=settings.oidc_client_secret_id,
     )
-    http = requests.Session()
+    http: Any = LazySession()  # a requests.Session to ZohoClient and OidcClient
     store = overrides.get("store") or DynamoStore(session.client("dynamodb", config=aws_config), settings.connections_table)
     telemetry = overrides.get("telemetry") or EmfTelemetry()
     zoho = overrides.pop("zoho", None) or ZohoClient(http, settings.data_centers)

@@ -8,10 +8,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
-import requests
+
+if TYPE_CHECKING:
+    import requests
 
 from chalicelib.errors import ServiceUnavailable, SignInFailed
 
@@ -61,6 +63,7 @@ class OidcClient:
         return self._verify_id_token(self._exchange(code, redirect_uri, code_verifier), nonce)
 
     def _exchange(self, code: str, redirect_uri: str, code_verifier: str) -> str:
+        import requests
         from authlib.integrations.base_client.errors import OAuthError
         from authlib.integrations.requests_client import OAuth2Session
 
@@ -127,6 +130,8 @@ class OidcClient:
             return self._metadata
 
     def _fetch_metadata(self) -> _Metadata:
+        import requests  # on first sign-in, not with the app: most cold starts never sign anyone in
+
         try:
             response = self._session.get(f"{self._issuer}/.well-known/openid-configuration", timeout=HTTP_TIMEOUT)
             response.raise_for_status()

@@ -8,9 +8,10 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 
@@ -40,6 +41,10 @@ class Redirect:
 
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    # Imported on the first page rendered: a request that only redirects (the Connection and Revoke
+    # URLs, the sign-in callback) never pays for Jinja2 on a cold start.
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,

@@ -12,13 +12,16 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
-
 from chalicelib.datacenters import DataCenters
+
+if TYPE_CHECKING:
+    # requests and tenacity are imported when Zoho is first called, not with the app: most cold
+    # starts (the Connection and Revoke URLs) never call Zoho.
+    import requests
+    from tenacity import RetryCallState
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,8 @@ class ZohoClient:
 
         ``signature`` is our HS256 JWT for the ``X-Zoho-Signature`` header; it is never logged.
         """
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
+
         if action not in (MARK_AS_CONNECTED, MARK_AS_REVOKED):
             raise ValueError(f"unknown action {action!r}")
         url = f"{self._data_centers.base_url(dc)}/api/v3/settings/externalconnections/{quote(connection, safe='')}"
@@ -109,6 +114,8 @@ class ZohoClient:
         return max(backoff, min(retry_after, policy.max_retry_after))
 
     def _put_once(self, url: str, params: dict[str, str], signature: str, timeout: tuple[float, float]) -> tuple[int, str]:
+        import requests
+
         try:
             response = self._session.put(url, params=params, headers={"X-Zoho-Signature": signature, "Accept": "application/json"}, timeout=timeout)
         except requests.Timeout as exc:
