@@ -92,3 +92,9 @@ deploy-prod: ## Deploy prod; refuses an incomplete configuration
 
 urls: $(STAMP) ## Print the Connection/Revoke URLs for Zoho Sigma and the OIDC redirect URI of STAGE
 	$(PY) -m tools.sigma_urls --stage $(STAGE)
+
+# ---- Performance (docs/performance.md) ------------------------------------------------------------------
+.PHONY: bench
+
+bench: $(STAMP) ## Cold start, warm requests, AWS calls per flow, package size, memory, cost: a table and build/bench/results.json
+	$(PY) -m bench $(BENCH_ARGS)

@@ -1,0 +1,566 @@
+"""``make bench`` (``.venv/bin/python -m bench``): the service's performance, measured side by side in
+one run against baselines measured in the same run, printed as a table and written as JSON to
+build/bench/results.json. See docs/performance.md for what each number means and the targets.
+
+This process imports nothing but the standard library and runs every measurement in a child
+process (a fresh interpreter each time a cold start is measured). Everything listens on 127.0.0.1;
+the whole run stops by itself within ``--budget`` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import hashlib
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+OUT = ROOT / "build" / "bench"
+PEER_VENV = BENCH / ".venv-peer"
+PEER_REQUIREMENTS = BENCH / "requirements-peer.txt"
+
+# Targets (docs/performance.md). Checked here, never asserted in tests.
+COLD_MAX_RATIO = 1.15
+WARM_MAX_RATIO = 1.5
+PACKAGE_MAX_BYTES = 2 * 1024 * 1024
+# Worth more than the 2 MiB: cryptography (RS256/ES256/PS256/EdDSA verification of ID tokens; PyJWT
+# needs it for asymmetric keys), and the cffi + pycparser it requires.
+PACKAGE_EXEMPT = ("cryptography", "cffi", "pycparser")
+LAMBDA_MEMORY_LIMIT_MB = 128
+# The fewest DynamoDB calls each step can make while keeping its guarantees (justified, one by one,
+# in docs/performance.md). A step making more than this misses the target.
+DYNAMODB_MINIMUM = {
+    "connect.start": 2,
+    "connect.callback": 2,
+    "connect.show_consent": 2,
+    "connect.decide": 7,
+    "connect.show_result": 1,
+    "revoke.start": 2,
+    "revoke.show_confirmation": 2,
+    "revoke.decide": 7,
+    "revoke.show_result": 1,
+}
+CONNECT_STEPS = ("start", "callback", "show_consent", "decide", "show_result")
+REVOKE_STEPS = ("start", "show_confirmation", "decide", "show_result")
+WARM_ROUTES = ("connection_url_get", "consent_post", "revoke_post")
+
+
+class BenchError(Exception):
+    pass
+
+
+class OutOfTime(BaseException):
+    pass
+
+
+# -- children ---------------------------------------------------------------------------------------
+def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment without any AWS settings of the person running it (no real account is ever
+    reached), plus ``extra``."""
+    drop = ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")  # bytecode caches work as usual
+    base = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "BENCH_")) and name not in drop}
+    return {**base, **(extra or {})}
+
+
+def run_child(args: list[str], env: dict[str, str], timeout: float, python: str | None = None) -> tuple[dict[str, Any], float]:
+    """Run ``python args``; return its ``BENCH {json}`` line and the seconds from spawn to that line."""
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [python or sys.executable, *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, text=True
+        )
+        watchdog = threading.Timer(timeout, process.kill)
+        watchdog.start()
+        try:
+            result, seconds = _bench_line(process.stdout, started)  # type: ignore[arg-type]
+            process.wait()
+        finally:
+            watchdog.cancel()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        if result is None or process.returncode != 0:
+            errors.seek(0)
+            tail = errors.read()[-3000:]
+            raise BenchError(f"{' '.join(args)} failed (exit {process.returncode}):\n{tail}")
+        return result, seconds
+
+
+def _bench_line(stream: IO[str], started: float) -> tuple[dict[str, Any] | None, float]:
+    found: dict[str, Any] | None = None
+    seconds = 0.0
+    for line in stream:
+        if line.startswith("BENCH ") and found is None:
+            seconds = time.perf_counter() - started
+            found = json.loads(line[6:])
+    return found, seconds
+
+
+@contextlib.contextmanager
+def local_stack(tokens: int) -> Iterator[dict[str, Any]]:
+    """moto server, the Zoho sandbox and the sign-in provider, in a child process (bench/stack_process.py)."""
+    process = subprocess.Popen(
+        [sys.executable, str(BENCH / "stack_process.py"), str(tokens)],
+        cwd=ROOT,
+        env=clean_environment(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        watchdog = threading.Timer(120, process.kill)
+        watchdog.start()
+        line = process.stdout.readline()
+        watchdog.cancel()
+        if not line.startswith("BENCH "):
+            raise BenchError("the local stack did not start (run `make run` to see why)")
+        yield json.loads(line[6:])
+    finally:
+        with contextlib.suppress(Exception):
+            assert process.stdin is not None
+            process.stdin.close()  # the stack process stops its servers and moto when stdin closes
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def peer_python(log: list[str]) -> str | None:
+    """bench/.venv-peer (Slack Bolt + Chalice from PyPI), made or refreshed when requirements-peer.txt
+    changes. None (and a note) when it cannot be installed."""
+    stamp = PEER_VENV / f".installed-{hashlib.sha256(PEER_REQUIREMENTS.read_bytes()).hexdigest()[:12]}"
+    python = PEER_VENV / "bin" / "python"
+    if stamp.exists() and python.exists():
+        return str(python)
+    print("bench: installing the peer (Slack Bolt on Chalice) into bench/.venv-peer ...", flush=True)
+    if PEER_VENV.is_symlink():
+        PEER_VENV.unlink()
+    shutil.rmtree(PEER_VENV, ignore_errors=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True, timeout=120, capture_output=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(PEER_REQUIREMENTS)],
+            check=True,
+            timeout=300,
+            capture_output=True,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        log.append(f"peer not measured: could not install {PEER_REQUIREMENTS.name} ({type(exc).__name__})")
+        return None
+    stamp.touch()
+    return str(python)
+
+
+# -- measurements -----------------------------------------------------------------------------------
+def measure_cold(stack: dict[str, Any], repeats: int, peer: str | None) -> dict[str, Any]:
+    tokens = iter(stack["tokens"])
+    env = clean_environment({**stack["environment"], "BENCH_CONNECTION": "ec__com_acme", "BENCH_REFERER": stack["sandbox_url"] + "/"})
+    variants: dict[str, tuple[str | None, str, int]] = {
+        "service": (None, "bench/cold_app.py", 303),
+        "floor": (None, "bench/cold_floor.py", 303),
+    }
+    if peer:
+        variants["peer"] = (peer, "bench/cold_peer.py", 200)
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+    for repeat in range(-1, repeats):  # -1: a discarded warm-up of each (bytecode, page cache)
+        order = list(variants)
+        random.Random(repeat).shuffle(order)
+        for name in order:
+            python, script, status = variants[name]
+            with tempfile.TemporaryDirectory(prefix="bench-peer-") as scratch:
+                result, seconds = run_child([script], {**env, "BENCH_TOKEN": next(tokens), "BENCH_PEER_DIR": scratch}, 60, python)
+            if result["status"] != status:
+                raise BenchError(f"cold {name}: first request answered {result['status']}, expected {status}")
+            result["spawn_to_response_ms"] = seconds * 1000
+            if repeat >= 0:
+                runs[name].append(result)
+    summary: dict[str, Any] = {}
+    for name, results in runs.items():
+        summary[name] = {
+            key: statistics.median(r[key] for r in results)
+            for key in ("total_ms", "import_ms", "first_request_ms", "cpu_ms", "spawn_to_response_ms", "maxrss_kb", "modules")
+        }
+        summary[name]["runs_total_ms"] = [round(r["total_ms"], 1) for r in results]
+    summary["repeats"] = repeats
+    summary["ratio_service_to_floor"] = summary["service"]["total_ms"] / summary["floor"]["total_ms"]
+    # Steadier on a noisy machine: the median of each round's service/floor (run back to back).
+    summary["ratio_service_to_floor_paired"] = statistics.median(s["total_ms"] / f["total_ms"] for s, f in zip(runs["service"], runs["floor"], strict=True))
+    summary["ratio_service_to_floor_cpu"] = summary["service"]["cpu_ms"] / summary["floor"]["cpu_ms"]
+    summary["ratio_service_to_floor_spawn"] = summary["service"]["spawn_to_response_ms"] / summary["floor"]["spawn_to_response_ms"]
+    if "peer" in summary:
+        summary["ratio_service_to_peer"] = summary["service"]["total_ms"] / summary["peer"]["total_ms"]
+    return summary
+
+
+def measure_memory(stack: dict[str, Any], repeats: int) -> dict[str, Any]:
+    env = clean_environment({**stack["environment"], "BENCH_SANDBOX_URL": stack["sandbox_url"], "BENCH_SECRET_KEY": stack["secret_key"]})
+    results = [run_child(["bench/memory.py"], env, 120)[0] for _ in range(repeats)]
+    return {
+        "flow_maxrss_kb": statistics.median(r["maxrss_kb"] for r in results),
+        "after_import_maxrss_kb": statistics.median(r["maxrss_after_import_kb"] for r in results),
+        "runs_kb": [r["maxrss_kb"] for r in results],
+    }
+
+
+# -- the report -------------------------------------------------------------------------------------
+def summarize_calls(calls: dict[str, Any]) -> dict[str, Any]:
+    """Per step and per flow: DynamoDB reads/writes by operation, request units, Secrets Manager,
+    Zoho and sign-in provider calls, on a cold and a warm container."""
+    table: dict[str, Any] = {}
+    for flow, steps in (("connect", CONNECT_STEPS), ("revoke", REVOKE_STEPS)):
+        for container in ("cold", "warm"):
+            total: dict[str, Any] = {"dynamodb_reads": 0, "dynamodb_writes": 0, "rru": 0.0, "wru": 0.0, "secretsmanager": 0, "zoho": 0, "oidc": 0}
+            for step in steps:
+                name = f"{flow}.{container}.{step}"
+                entry = calls["steps"].get(name, {"calls": {}, "units": {}, "log_bytes": 0})
+                row = _row(entry)
+                row["ms"] = calls["ms"].get(name)
+                table[name] = row
+                for key in total:
+                    total[key] += row[key]
+            table[f"{flow}.{container}.TOTAL"] = total
+    return table
+
+
+def _row(entry: dict[str, Any]) -> dict[str, Any]:
+    counted: dict[str, int] = entry["calls"]
+    reads = {
+        op.split(":", 1)[1]: n
+        for op, n in counted.items()
+        if op.startswith("dynamodb:") and op.split(":", 1)[1] in ("GetItem", "Query", "BatchGetItem", "Scan", "TransactGetItems")
+    }
+    writes = {op.split(":", 1)[1]: n for op, n in counted.items() if op.startswith("dynamodb:") and op.split(":", 1)[1] not in reads}
+    return {
+        "dynamodb_reads": sum(reads.values()),
+        "dynamodb_writes": sum(writes.values()),
+        "dynamodb_by_operation": {**reads, **writes},
+        "rru": entry["units"].get("RRU", 0.0),
+        "wru": entry["units"].get("WRU", 0.0),
+        "secretsmanager": sum(n for op, n in counted.items() if op.startswith("secrets-manager:")),
+        "zoho": sum(n for op, n in counted.items() if op.startswith("zoho:")),
+        "oidc": sum(n for op, n in counted.items() if op.startswith("oidc:")),
+        "other": {op: n for op, n in counted.items() if not op.startswith(("dynamodb:", "secrets-manager:", "zoho:", "oidc:"))},
+        "oidc_calls": {op.split(":", 1)[1]: n for op, n in counted.items() if op.startswith("oidc:")},
+        "log_bytes": entry.get("log_bytes", 0),
+    }
+
+
+def costs(calls: dict[str, Any], table: dict[str, Any], cold: dict[str, Any], memory_mb: int) -> dict[str, Any]:
+    from bench.cost import PRICES, REGION, flow_cost, per_million
+
+    result: dict[str, Any] = {"region": REGION, "prices_usd": PRICES, "lambda_memory_mb": memory_mb}
+    for flow, steps in (("connect", CONNECT_STEPS), ("revoke", REVOKE_STEPS)):
+        warm = [_cost_step(table[f"{flow}.warm.{step}"], calls["warm_median_ms"][f"{flow}.{step}"]) for step in steps]
+        cold_steps = [_cost_step(table[f"{flow}.cold.{step}"], calls["ms"][f"{flow}.cold.{step}"]) for step in steps]
+        result[f"{flow}_warm_per_million"] = per_million(flow_cost(warm, memory_mb))
+        # Every flow on a new container: its INIT phase (the cold import) billed, cold-container calls.
+        result[f"{flow}_cold_per_million"] = per_million(flow_cost(cold_steps, memory_mb, init_ms=cold["service"]["import_ms"]))
+    return result
+
+
+def _cost_step(row: dict[str, Any], ms: float) -> dict[str, Any]:
+    return {"ms": ms, "rru": row["rru"], "wru": row["wru"], "secretsmanager": row["secretsmanager"], "log_bytes": row["log_bytes"]}
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cold = results["cold_start"]
+    rows.append(
+        _target("cold start / floor", f"{cold['ratio_service_to_floor']:.2f}x", f"<= {COLD_MAX_RATIO}x", cold["ratio_service_to_floor"] <= COLD_MAX_RATIO)
+    )
+    warm = results["warm"]
+    for route in WARM_ROUTES:
+        ratio = warm[route]["ratio_to_bare"]
+        rows.append(_target(f"warm {route} / bare route", f"{ratio:.1f}x", f"<= {WARM_MAX_RATIO}x", ratio <= WARM_MAX_RATIO))
+    table = results["aws_calls"]["per_step"]
+    warm_sm = sum(row["secretsmanager"] for name, row in table.items() if ".warm." in name and not name.endswith("TOTAL"))
+    rows.append(_target("Secrets Manager calls on a warm container", str(warm_sm), "0", warm_sm == 0))
+    over = []
+    for step, minimum in DYNAMODB_MINIMUM.items():
+        flow, leaf = step.split(".")
+        row = table[f"{flow}.warm.{leaf}"]
+        if row["dynamodb_reads"] + row["dynamodb_writes"] > minimum:
+            over.append(f"{step} {row['dynamodb_reads'] + row['dynamodb_writes']}>{minimum}")
+    connect_total = sum(table[f"connect.warm.{s}"]["dynamodb_reads"] + table[f"connect.warm.{s}"]["dynamodb_writes"] for s in CONNECT_STEPS)
+    revoke_total = sum(table[f"revoke.warm.{s}"]["dynamodb_reads"] + table[f"revoke.warm.{s}"]["dynamodb_writes"] for s in REVOKE_STEPS)
+    minimum_connect = sum(v for k, v in DYNAMODB_MINIMUM.items() if k.startswith("connect."))
+    minimum_revoke = sum(v for k, v in DYNAMODB_MINIMUM.items() if k.startswith("revoke."))
+    rows.append(
+        _target(
+            "DynamoDB calls per flow (connect / revoke)",
+            f"{connect_total} / {revoke_total}" + (f" ({', '.join(over)})" if over else ""),
+            f"{minimum_connect} / {minimum_revoke} (minimum)",
+            not over,
+        )
+    )
+    package = results.get("package")
+    if package and "zip_bytes" in package:
+        rest = package["zip_bytes"] - sum(package["by_entry"].get(name, {}).get("zip_bytes", 0) for name in PACKAGE_EXEMPT)
+        rows.append(
+            _target(
+                "deployment package (zip)",
+                f"{package['zip_bytes'] / 2**20:.2f} MiB; {rest / 2**20:.2f} MiB without {'+'.join(PACKAGE_EXEMPT)}",
+                f"< 2 MiB, or a dependency worth more ({PACKAGE_EXEMPT[0]})",
+                rest < PACKAGE_MAX_BYTES,
+            )
+        )
+    memory = results["memory"]["flow_maxrss_kb"] / 1024
+    rows.append(_target("peak memory of a connect+revoke flow", f"{memory:.0f} MiB", f"fits {LAMBDA_MEMORY_LIMIT_MB} MB", memory < LAMBDA_MEMORY_LIMIT_MB))
+    return rows
+
+
+def _target(name: str, measured: str, target: str, met: bool) -> dict[str, Any]:
+    return {"target": name, "measured": measured, "goal": target, "met": met}
+
+
+def print_report(results: dict[str, Any]) -> None:
+    lines: list[str] = []
+    for section in (_cold_lines, _warm_lines, _calls_lines, _package_lines, _memory_lines, _cost_lines, _target_lines):
+        lines.append("")
+        lines.extend(section(results))
+    lines.append(f"\nJSON: {os.path.relpath(results['_path'], ROOT)}   ({results['elapsed_s']:.0f} s)")
+    print("\n".join(lines), flush=True)
+
+
+def _cold_lines(results: dict[str, Any]) -> list[str]:
+    cold = results["cold_start"]
+    lines = [f"== Cold start: import + first request in a fresh process, median of {cold['repeats']} (in-process clock; spawn-to-response beside it)"]
+    lines.append(f"  {'':46s} {'total ms':>9s} {'import':>8s} {'1st req':>8s} {'CPU ms':>7s} {'spawn->resp':>11s} {'RSS MiB':>8s} {'service/x':>9s}")
+    names = {
+        "floor": "FLOOR: chalice+boto3, same 2 clients, 3 calls",
+        "service": "service: Revoke URL GET, moto behind",
+        "peer": "PEER: Slack Bolt OAuth on Chalice, /install",
+    }
+    for name, label in names.items():
+        if name not in cold:
+            continue
+        c = cold[name]
+        ratio = "" if name == "service" else f"{cold['service']['total_ms'] / c['total_ms']:.2f}x"
+        lines.append(
+            f"  {label:46s} {c['total_ms']:9.0f} {c['import_ms']:8.0f} {c['first_request_ms']:8.0f} {c['cpu_ms']:7.0f} {c['spawn_to_response_ms']:11.0f} "
+            f"{c['maxrss_kb'] / 1024:8.0f} {ratio:>9s}"
+        )
+    lines.append(
+        f"  service/floor: {cold['ratio_service_to_floor']:.2f}x (median of per-round ratios {cold['ratio_service_to_floor_paired']:.2f}x, "
+        f"CPU time {cold['ratio_service_to_floor_cpu']:.2f}x)"
+    )
+    return lines
+
+
+def _warm_lines(results: dict[str, Any]) -> list[str]:
+    warm = results["warm"]
+    lines = [f"== Warm requests: in-process, in-memory fakes, Lambda-event path; median of {warm['_meta']['rounds'] * warm['_meta']['per_round']} each"]
+    lines.append(f"  {'':46s} {'median µs':>10s} {'p90 µs':>9s} {'vs bare':>8s}")
+    for name, label in (
+        ("bare_route", "BARE: constant HTML route"),
+        ("connection_url_get", "Connection URL GET (-> sign-in redirect)"),
+        ("consent_page_get", "consent page GET /flow"),
+        ("consent_post", "consent POST allow (-> Zoho PUT)"),
+        ("revoke_post", "revoke POST (-> Zoho PUT)"),
+    ):
+        w = warm[name]
+        lines.append(f"  {label:46s} {w['median_us']:10.0f} {w['p90_us']:9.0f} {w['ratio_to_bare']:7.1f}x")
+    return lines
+
+
+def _calls_lines(results: dict[str, Any]) -> list[str]:
+    table = results["aws_calls"]["per_step"]
+    lines = ["== AWS calls per step, counted against moto (cold: the wiring is built by this flow; warm: by an earlier one)"]
+    lines.append(f"  {'step':34s} {'DDB r':>5s} {'DDB w':>5s} {'RRU':>5s} {'WRU':>5s} {'SM':>3s} {'Zoho':>4s} {'OIDC':>4s} {'ms(moto)':>9s}  by operation")
+    for flow, steps in (("connect", CONNECT_STEPS), ("revoke", REVOKE_STEPS)):
+        for container in ("cold", "warm"):
+            for step in (*steps, "TOTAL"):
+                row = table[f"{flow}.{container}.{step}"]
+                ms = f"{row['ms']:9.1f}" if row.get("ms") is not None else " " * 9
+                ops = ", ".join(f"{op} {n}" for op, n in row.get("dynamodb_by_operation", {}).items())
+                oidc = ", ".join(f"{op} {n}" for op, n in row.get("oidc_calls", {}).items())
+                lines.append(
+                    f"  {flow + '.' + container + '.' + step:34s} {row['dynamodb_reads']:5d} {row['dynamodb_writes']:5d} {row['rru']:5.1f} {row['wru']:5.0f} "
+                    f"{row['secretsmanager']:3d} {row['zoho']:4d} {row['oidc']:4d} {ms}  {ops}{'; OIDC ' + oidc if oidc else ''}"
+                )
+    return lines
+
+
+def _package_lines(results: dict[str, Any]) -> list[str]:
+    package = results.get("package") or {}
+    if "zip_bytes" not in package:
+        return [f"== Deployment package: not measured ({package.get('skipped', 'skipped')})"]
+    zipped, unzipped = package["zip_bytes"] / 2**20, package["unzipped_bytes"] / 2**20
+    top = list(package["by_entry"].items())[:8]
+    return [
+        f"== Deployment package (chalice package, stage dev): {zipped:.2f} MiB zipped, {unzipped:.1f} MiB unzipped",
+        "  largest (MiB zipped): " + ", ".join(f"{name} {sizes['zip_bytes'] / 2**20:.2f}" for name, sizes in top),
+    ]
+
+
+def _memory_lines(results: dict[str, Any]) -> list[str]:
+    memory, cold = results["memory"], results["cold_start"]
+    flow, imported = memory["flow_maxrss_kb"] / 1024, memory["after_import_maxrss_kb"] / 1024
+    return [
+        f"== Peak memory (ru_maxrss, MiB): a connect+revoke flow {flow:.0f} (after importing the app {imported:.0f}); "
+        f"cold first request {cold['service']['maxrss_kb'] / 1024:.0f}, floor {cold['floor']['maxrss_kb'] / 1024:.0f}"
+    ]
+
+
+def _cost_lines(results: dict[str, Any]) -> list[str]:
+    cost = results["cost"]
+    parts = ("lambda_compute", "lambda_requests", "api_gateway", "dynamodb", "secrets_manager", "cloudwatch_logs", "total")
+    lines = [f"== Cost per million flows, USD ({cost['region']} list prices, {cost['lambda_memory_mb']} MB Lambda; docs/performance.md)"]
+    lines.append(f"  {'':28s} " + " ".join(f"{p.replace('_', ' ')[:11]:>11s}" for p in parts) + f" {'billed ms':>10s}")
+    for key, label in (
+        ("connect_warm_per_million", "connect, warm containers"),
+        ("connect_cold_per_million", "connect, each on a new one"),
+        ("revoke_warm_per_million", "revoke, warm containers"),
+        ("revoke_cold_per_million", "revoke, each on a new one"),
+    ):
+        c = cost[key]
+        lines.append(f"  {label:28s} " + " ".join(f"{c[p]:11.2f}" for p in parts) + f" {c['billed_ms']:10.0f}")
+    return lines
+
+
+def _target_lines(results: dict[str, Any]) -> list[str]:
+    lines = ["== Targets"]
+    for row in results["targets"]:
+        lines.append(f"  [{'met ' if row['met'] else 'MISS'}] {row['target']:44s} {row['measured']:40s} goal {row['goal']}")
+    lines.extend(f"  note: {note}" for note in results["notes"])
+    return lines
+
+
+def stage_memory_mb(stage: str = "dev") -> int:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    stage_config = config.get("stages", {}).get(stage, {})
+    return int(stage_config.get("lambda_memory_size", config.get("lambda_memory_size", 128)))
+
+
+def git_revision() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "app.py", "chalicelib", "requirements.txt"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        )
+        return head + ("+changes" if dirty.stdout.strip() else "")
+    except (subprocess.SubprocessError, OSError):
+        return "unknown"
+
+
+# -- main -------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=15, help="fresh processes per cold-start variant (median reported)")
+    parser.add_argument("--memory-repeats", type=int, default=3)
+    parser.add_argument("--warm-rounds", type=int, default=10)
+    parser.add_argument("--warm-iterations", type=int, default=200, help="requests per scenario per round")
+    parser.add_argument("--flow-repeats", type=int, default=5, help="warm flows per kind when counting calls")
+    parser.add_argument("--no-package", action="store_true", help="skip chalice package (it needs PyPI)")
+    parser.add_argument("--no-peer", action="store_true", help="skip the Slack Bolt peer (it needs PyPI once)")
+    parser.add_argument("--budget", type=int, default=570, help="seconds before the run stops itself")
+    parser.add_argument("--out", type=Path, default=OUT / "results.json")
+    args = parser.parse_args(argv)
+
+    def out_of_time(*_: object) -> None:
+        raise OutOfTime()
+
+    signal.signal(signal.SIGALRM, out_of_time)
+    signal.alarm(args.budget)
+    started = time.monotonic()
+    notes: list[str] = []
+    OUT.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "meta": {
+            "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "revision": git_revision(),
+            "python": platform.python_version(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+            "args": {k: str(v) for k, v in vars(args).items()},
+        }
+    }
+    try:
+        peer = None if args.no_peer else peer_python(notes)
+        print("bench: starting moto server, the Zoho sandbox and the sign-in provider on 127.0.0.1 ...", flush=True)
+        with local_stack(tokens=3 * (args.repeats + 1) + 4) as stack:
+            flow_env = clean_environment(
+                {
+                    **stack["environment"],
+                    "BENCH_SANDBOX_URL": stack["sandbox_url"],
+                    "BENCH_SECRET_KEY": stack["secret_key"],
+                    "BENCH_FLOW_REPEATS": str(args.flow_repeats),
+                }
+            )
+            print("bench: AWS calls per flow ...", flush=True)
+            calls, _ = run_child(["bench/calls.py"], flow_env, 180)
+            print(f"bench: cold start x{args.repeats} (service, floor{', peer' if peer else ''}) ...", flush=True)
+            results["cold_start"] = measure_cold(stack, args.repeats, peer)
+            print("bench: peak memory ...", flush=True)
+            results["memory"] = measure_memory(stack, args.memory_repeats)
+        print("bench: warm requests ...", flush=True)
+        warm_env = clean_environment({"BENCH_WARM_ROUNDS": str(args.warm_rounds), "BENCH_WARM_ITERATIONS": str(args.warm_iterations)})
+        warm, _ = run_child(["bench/warm.py"], warm_env, 240)
+        for name, value in warm.items():
+            if name != "_meta":
+                value["ratio_to_bare"] = value["median_us"] / warm["bare_route"]["median_us"]
+        results["warm"] = warm
+        if args.no_package:
+            results["package"] = {"skipped": "--no-package"}
+        else:
+            print("bench: chalice package ...", flush=True)
+            try:
+                results["package"], _ = run_child(["bench/package.py"], clean_environment({"AWS_DEFAULT_REGION": "us-east-1"}), 300)
+            except BenchError as exc:
+                results["package"] = {"skipped": str(exc).splitlines()[0]}
+                notes.append(f"package not measured: {str(exc).splitlines()[0]}")
+    except OutOfTime:
+        print(f"bench: out of time after {args.budget} s; stopped", file=sys.stderr)
+        return 2
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.alarm(0)
+    table = summarize_calls(calls)
+    results["aws_calls"] = {
+        "per_step": table,
+        "warm_counts_agree": calls["warm_counts_agree"],
+        "flow_repeats": calls["warm_repeats"],
+        "floor_makes": ["secrets-manager:GetSecretValue", "dynamodb:GetItem", "dynamodb:PutItem"],
+        "service_cold_revoke_start_makes": sorted(
+            op for op, n in calls["steps"].get("revoke.cold.start", {}).get("calls", {}).items() for _ in range(n) if not op.startswith(("zoho:", "oidc:"))
+        ),
+    }
+    if sorted(results["aws_calls"]["floor_makes"]) != results["aws_calls"]["service_cold_revoke_start_makes"]:
+        notes.append(f"the floor's AWS calls differ from the service's cold Revoke URL request: {results['aws_calls']['service_cold_revoke_start_makes']}")
+    if not calls["warm_counts_agree"]:
+        notes.append("repeated warm flows made different calls (see aws_calls in the JSON)")
+    memory_mb = stage_memory_mb()
+    results["cost"] = costs(calls, table, results["cold_start"], memory_mb)
+    results["targets"] = targets(results)
+    results["notes"] = notes
+    results["elapsed_s"] = time.monotonic() - started
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    results["_path"] = str(args.out.resolve())
+    print_report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Cold start of the service: a fresh process imports the app and serves the first Connection URL
+request (the Revoke URL: it needs no sign-in provider) as Lambda would, with moto server behind it.
+
+Run by ``python -m bench``; prints one ``BENCH {json}`` line. The clock starts before any import.
+"""
+
+import time
+
+T0 = time.perf_counter()
+C0 = time.process_time()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from app import app  # noqa: E402
+
+from bench.events import LambdaContext, event  # noqa: E402
+
+T1 = time.perf_counter()
+connection = os.environ["BENCH_CONNECTION"]
+reply = app(
+    event(
+        "GET",
+        "/connections/{connection}/revoke",
+        f"/connections/{connection}/revoke",
+        query={"jwttoken": os.environ["BENCH_TOKEN"]},
+        path_params={"connection": connection},
+        headers={"Referer": os.environ.get("BENCH_REFERER", "https://books.zoho.com/")},
+    ),
+    LambdaContext(),
+)
+T2 = time.perf_counter()
+C2 = time.process_time()
+result = {
+    "import_ms": (T1 - T0) * 1000,
+    "first_request_ms": (T2 - T1) * 1000,
+    "total_ms": (T2 - T0) * 1000,
+    "cpu_ms": (C2 - C0) * 1000,
+    "status": reply["statusCode"],
+    "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    "modules": len(sys.modules),
+}
+print("BENCH " + json.dumps(result), flush=True)

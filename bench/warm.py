@@ -1,0 +1,290 @@
+"""Warm requests, in-process: the service's Connection URL GET, consent page GET, consent POST and
+revoke POST against in-memory fakes (``MemoryStore``, a fake secrets source, the real ``ZohoClient``
+and ``OidcClient`` over a fake HTTP session that answers Zoho's ``{"code": 0}`` and the provider's
+discovery document, ``RecordingTelemetry``), and a bare Chalice route returning a constant HTML
+page. All go through the same path: an API Gateway proxy event into ``app(event, context)``.
+
+Each scenario's per-request time is timed alone (setup such as creating the attempt a POST needs is
+outside the clock); rounds interleave the scenarios. Prints one ``BENCH {json}`` line."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.events import LambdaContext, event
+
+ROUNDS = int(os.environ.get("BENCH_WARM_ROUNDS", "5"))
+PER_ROUND = int(os.environ.get("BENCH_WARM_ITERATIONS", "200"))
+WARMUP = 30
+CONNECTION = "ec__com_acme"
+COOKIE = "__Host-zoho_ec_attempt"
+SECRET_KEY = "bench-extension-secret-key-" + "k" * 16
+ISSUER = "https://idp.bench.invalid"
+REFERER = {"Referer": "https://books.zoho.com/"}
+DISCOVERY = {
+    "issuer": ISSUER,
+    "authorization_endpoint": f"{ISSUER}/oauth2/authorize",
+    "token_endpoint": f"{ISSUER}/oauth2/token",
+    "jwks_uri": f"{ISSUER}/jwks",
+    "id_token_signing_alg_values_supported": ["RS256"],
+}
+ENVIRONMENT = {
+    "EXTENSION_API_NAME": "pu_com_acme_bench",
+    "EXTENSION_SECRET_ID": "bench/extension-secret-key",
+    "OIDC_CLIENT_SECRET_ID": "bench/oidc-client-secret",
+    "CONNECTION_API_NAMES": CONNECTION,
+    "CONNECTIONS_TABLE": "bench",
+    "ZOHO_DEFAULT_DC": "com",
+    "PRODUCT_NAME": "Acme",
+    "OIDC_ISSUER": ISSUER,
+    "OIDC_CLIENT_ID": "bench-client",
+    "AWS_LAMBDA_FUNCTION_NAME": "zoho-external-connections-dev",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+class FakeSecretSource:
+    """Powertools' ``SecretsProvider.get`` shape, answering from a dict."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.calls = 0
+
+    def get(self, name: str, max_age: int | None = None, transform: Any = None, force_fetch: bool = False, **_: Any) -> Any:
+        self.calls += 1
+        return self.values[name]
+
+
+class FakeHttp:
+    """A ``requests.Session`` stand-in: Zoho's PUT answers ``{"code": 0}``, the provider's discovery
+    answers its document. Nothing leaves the process."""
+
+    def __init__(self) -> None:
+        self.puts = 0
+
+    def _reply(self, body: dict[str, Any]) -> Any:
+        import requests
+
+        reply = requests.Response()
+        reply.status_code = 200
+        reply._content = json.dumps(body).encode()
+        reply.headers["Content-Type"] = "application/json;charset=UTF-8"
+        reply.encoding = "utf-8"
+        return reply
+
+    def put(self, url: str, **_: Any) -> Any:
+        self.puts += 1
+        return self._reply({"code": 0, "message": "success"})
+
+    def get(self, url: str, **_: Any) -> Any:
+        return self._reply(DISCOVERY)
+
+
+def wire() -> tuple[Any, Any, FakeHttp]:
+    """The service's own classes, wired like chalicelib/bootstrap.py does, with fakes at the edges."""
+    from chalicelib import bootstrap, logs
+    from chalicelib.clock import SystemClock
+    from chalicelib.config import Settings
+    from chalicelib.confirmation import Confirmer
+    from chalicelib.events import NoEvents
+    from chalicelib.flow import Flows
+    from chalicelib.hooks import LoggingHooks
+    from chalicelib.oidc import OidcClient
+    from chalicelib.secrets import Secrets
+    from chalicelib.store.memory import MemoryStore
+    from chalicelib.telemetry import RecordingTelemetry
+    from chalicelib.zoho_api import ZohoClient
+
+    settings = Settings.from_environ(os.environ)
+    clock = SystemClock()
+    source = FakeSecretSource({settings.extension_secret_id: SECRET_KEY, settings.oidc_client_secret_id: "bench-oidc-client-secret"})
+    secrets_ = Secrets(
+        source,
+        None,
+        clock,
+        extension_secret_id=settings.extension_secret_id,
+        zoho_signing_secret_id=settings.zoho_signing_secret_id,
+        oidc_client_secret_id=settings.oidc_client_secret_id,
+    )
+    http = FakeHttp()
+    store = MemoryStore()
+    telemetry = RecordingTelemetry()
+    flows = Flows(
+        settings=settings,
+        store=store,
+        secrets=secrets_,
+        oidc=OidcClient(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id, client_secret=secrets_.oidc_client_secret, session=http),  # type: ignore[arg-type]
+        clock=clock,
+        telemetry=telemetry,
+        confirmer=Confirmer(
+            store=store,
+            secrets=secrets_,
+            zoho=ZohoClient(http, settings.data_centers),  # type: ignore[arg-type]
+            clock=clock,
+            telemetry=telemetry,
+            hooks=LoggingHooks(),
+            events=NoEvents(),
+            extension_api_name=settings.extension_api_name,
+        ),
+    )
+    # JSON logs are formatted as in Lambda, then dropped (stderr is a sink while the handler is made).
+    real_stderr = sys.stderr
+    sys.stderr = io.StringIO()
+    try:
+        logs.configure()
+    finally:
+        sys.stderr = real_stderr
+    for handler in __import__("logging").getLogger("chalicelib").handlers:
+        handler.setStream(_Sink())  # type: ignore[attr-defined]
+    bootstrap._flows = flows  # what bootstrap.flows() would have built, with fakes at the edges
+    return flows, source, http
+
+
+class _Sink(io.TextIOBase):
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def token(organization_id: str) -> str:
+    from devstack.zoho_jwt import mint_zoho_token
+
+    return mint_zoho_token(
+        SECRET_KEY, organization_id=organization_id, organization_name="Zylker Industries", user_id="4000000012345", now_ms=int(time.time() * 1000)
+    )
+
+
+def deciding_attempt(flows: Any, kind: str, organization_id: str) -> Any:
+    from chalicelib.models import Attempt, Kind, Step
+    from chalicelib.zoho_token import ZohoClaims
+
+    now = int(time.time())
+    attempt = Attempt(
+        attempt_id=secrets.token_urlsafe(32),
+        kind=Kind(kind),
+        connection=CONNECTION,
+        claims=ZohoClaims(user_id="4000000012345", organization_id=organization_id, organization_name="Zylker Industries", exp_ms=(now + 3600) * 1000),
+        token_hash=secrets.token_hex(32),
+        dc="com",
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=now + 3600,
+        step=Step.DECIDING,
+        created_at=now,
+        flow_id=secrets.token_urlsafe(9),
+        step_at=now,
+        subject="ada@acme.example" if kind == "connect" else None,
+        subject_label="ada@acme.example" if kind == "connect" else None,
+        version=1,
+    )
+    flows.store.create_attempt(attempt)
+    return attempt
+
+
+Prepared = tuple[tuple[Any, dict[str, Any]], Callable[[dict[str, Any]], None]]  # (app, event) to time, and a check of the reply
+
+
+def expect(status: int, also: Callable[[dict[str, Any]], bool] = lambda reply: True) -> Callable[[dict[str, Any]], None]:
+    def check(reply: dict[str, Any]) -> None:
+        if reply["statusCode"] != status or not also(reply):
+            raise AssertionError(f"HTTP {reply['statusCode']} (expected {status}): {str(reply.get('body'))[:300]}")
+
+    return check
+
+
+def scenarios(service: Any, bare: Any, flows: Any) -> dict[str, Callable[[], Prepared]]:
+    """Each scenario prepares one request (untimed): its app and event, and a check of the reply."""
+    connected: list[str] = []
+    page_attempt = deciding_attempt(flows, "connect", f"500{secrets.randbelow(10**9):09d}")
+
+    def bare_route() -> Prepared:
+        return (bare, event("GET", "/bare", "/bare")), expect(200)
+
+    def connect_get() -> Prepared:
+        query = {"jwttoken": token(f"600{secrets.randbelow(10**9):09d}")}
+        path = f"/connections/{CONNECTION}/connect"
+        lambda_event = event("GET", "/connections/{connection}/connect", path, query=query, path_params={"connection": CONNECTION}, headers=REFERER)
+        return (service, lambda_event), expect(303, lambda reply: reply["headers"]["Location"].startswith(f"{ISSUER}/oauth2/authorize?"))
+
+    def consent_page() -> Prepared:
+        headers = {"Cookie": f"{COOKIE}={page_attempt.attempt_id}"}
+        return (service, event("GET", "/flow", "/flow", headers=headers)), expect(200, lambda reply: 'name="csrf_token"' in reply["body"])
+
+    def decision(kind: str, choice: str) -> Callable[[], Prepared]:
+        def prepare() -> Prepared:
+            organization_id = connected.pop(0) if kind == "revoke" else f"700{secrets.randbelow(10**9):09d}"
+            attempt = deciding_attempt(flows, kind, organization_id)
+            if kind == "connect":
+                connected.append(organization_id)
+            body = urlencode({"csrf_token": attempt.csrf_token, "decision": choice})
+            headers = {"Cookie": f"{COOKIE}={attempt.attempt_id}"}
+            return (service, event("POST", "/flow/decision", "/flow/decision", body=body, headers=headers)), expect(303)
+
+        return prepare
+
+    return {
+        "bare_route": bare_route,
+        "connection_url_get": connect_get,
+        "consent_page_get": consent_page,
+        "consent_post": decision("connect", "allow"),  # revoke_post revokes what these connected: keep this order
+        "revoke_post": decision("revoke", "revoke"),
+    }
+
+
+def main() -> None:
+    os.environ.update(ENVIRONMENT)
+    for name in ("PUBLIC_BASE_URL", "ZOHO_DATA_CENTERS", "EVENT_BUS_NAME", "ZOHO_SIGNING_SECRET_ID"):
+        os.environ.pop(name, None)
+    from app import app as service
+
+    from bench.bare_app import app as bare
+
+    flows, source, http = wire()
+    prepared = scenarios(service, bare, flows)
+    for prepare in prepared.values():  # warm-up: first renders, first discovery, caches
+        for _ in range(WARMUP):
+            _run(prepare)
+    samples: dict[str, list[float]] = {name: [] for name in prepared}
+    round_medians: dict[str, list[float]] = {name: [] for name in prepared}
+    puts_before = http.puts
+    for _ in range(ROUNDS):
+        for name, prepare in prepared.items():
+            times = [_run(prepare) for _ in range(PER_ROUND)]
+            samples[name].extend(times)
+            round_medians[name].append(statistics.median(times))
+    if http.puts - puts_before != 2 * ROUNDS * PER_ROUND:
+        raise AssertionError(f"{http.puts - puts_before} Zoho PUTs for {2 * ROUNDS * PER_ROUND} decisions")
+    result: dict[str, Any] = {
+        name: {
+            "median_us": statistics.median(values),
+            "p90_us": statistics.quantiles(values, n=10)[-1],
+            "round_medians_us": round_medians[name],
+            "n": len(values),
+        }
+        for name, values in samples.items()
+    }
+    result["_meta"] = {"rounds": ROUNDS, "per_round": PER_ROUND, "secret_source_calls": source.calls, "zoho_puts": http.puts}
+    print("BENCH " + json.dumps(result), flush=True)
+
+
+def _run(prepare: Callable[[], Prepared]) -> float:
+    (app, lambda_event), check = prepare()
+    context = LambdaContext()
+    started = time.perf_counter_ns()
+    reply = app(lambda_event, context)
+    elapsed = (time.perf_counter_ns() - started) / 1000
+    check(reply)
+    return elapsed
+
+
+if __name__ == "__main__":
+    main()
