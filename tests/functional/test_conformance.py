@@ -301,28 +301,45 @@ def test_identity_comes_only_from_the_verified_token(browser: Browser, stack: Lo
 @pytest.mark.parametrize(
     ("referer", "origin", "target"),
     [
-        ("https://evil.example/", None, "default"),
-        ("http://127.0.0.1:1/", None, "default"),
-        (None, "null", "default"),
-        ("not a url", None, "default"),
-        (None, None, "default"),
-        ("SANDBOX/some/page?x=1", None, "sandbox"),
-        (None, "SANDBOX", "sandbox"),
+        ("https://evil.example/", None, "SANDBOX"),
+        ("https://books.zoho.eu.evil.example/", None, "SANDBOX"),
+        ("http://127.0.0.1:1/", None, "SANDBOX"),
+        (None, "null", "SANDBOX"),
+        ("not a url", None, "SANDBOX"),
+        (None, None, "SANDBOX"),
+        ("EU/app/6000#settings", None, "EU"),
+        (None, "EU", "EU"),
+        ("https://evil.example/", "EU", "EU"),
+        ("EU.evil.example/", None, "SANDBOX"),
+        ("SANDBOX/some/page?x=1", None, "SANDBOX"),
     ],
 )
 def test_the_post_message_target_is_an_allowlisted_origin_never_request_input(
-    browser: Browser, stack: LocalStack, installation: Installation, referer: str | None, origin: str | None, target: str
+    browser: Browser, stack: LocalStack, installation: Installation, monkeypatch: pytest.MonkeyPatch, referer: str | None, origin: str | None, target: str
 ) -> None:
-    headers = {name: value.replace("SANDBOX", stack.sandbox_url) for name, value in (("Referer", referer), ("Origin", origin)) if value is not None}
+    from chalicelib import bootstrap
+
+    # Two data centres, both played by the sandbox under two origins: "com" (the default) and "eu".
+    eu = stack.sandbox_url.replace("127.0.0.1", "localhost")
+    monkeypatch.setenv("ZOHO_DATA_CENTERS", json.dumps({"com": stack.sandbox_url, "eu": eu}))
+    bootstrap.reset()
+
+    def filled(value: str) -> str:
+        return value.replace("SANDBOX", stack.sandbox_url).replace("EU", eu)
+
+    headers = {name: filled(value) for name, value in (("Referer", referer), ("Origin", origin)) if value is not None}
     browser.get(f"/connections/{CONNECTION}/revoke?jwttoken={installation.token(stack)}", headers=headers)
-    confirm = browser.get("/flow")
-    browser.decide(confirm, "revoke")
+    browser.decide(browser.get("/flow"), "cancel")
+    record_free_page = browser.get("/flow").body.decode()
+    assert "zoho-status" not in record_free_page  # nothing is posted when nothing changed
+    browser.get(f"/connections/{CONNECTION}/revoke?jwttoken={installation.token(stack)}", headers=headers)
+    consent = browser.get("/flow")
+    fault_free = browser.decide(consent, "revoke")
+    assert fault_free.status_code == 303
     result = browser.get("/flow").body.decode()
     data = json.loads(result.split('id="zoho-status">')[1].split("</script>")[0])
-    # The local stage knows one data centre (com -> the sandbox): an unknown caller falls back to it.
-    assert data["target_origin"] == stack.sandbox_url
+    assert data["target_origin"] == filled(target)
     assert "evil" not in result
-    assert target in ("default", "sandbox")
 
 
 def test_a_rotated_secret_key_still_verifies_tokens_signed_with_the_previous_one(browser: Browser, stack: LocalStack, installation: Installation) -> None:

@@ -22,7 +22,7 @@ from devstack.stack import LocalStack
 from tests.conftest import CONNECTION, Browser, Installation, csrf_of, text_of
 
 HTML = "text/html; charset=utf-8"
-TIMINGS: list[tuple[str, float]] = []
+TIMINGS: list[tuple[str, float]] = []  # printed at the end of the run (tests/functional/conftest.py)
 
 
 def fault(stack: LocalStack, mode: str, times: int | None = None, delay: float = 0.0, retry_after: int | None = None) -> None:
@@ -90,7 +90,9 @@ def test_zoho_fault_matrix(
     assert (record.status.value, record.last_error, record.lease_owner) == (record_status, error, None)
     assert (record.outbox is None) is (record_status == "connected")
     assert len(puts(stack)) == put_count
-    assert elapsed < 25.0  # well inside API Gateway's 29 s
+    # Not a speed target: the retry budget's guarantee that the person gets a page before API
+    # Gateway's 29 s limit cuts the request off (the budget itself is 20 s).
+    assert elapsed < 27.0
 
 
 def test_a_failed_confirmation_can_be_retried_from_the_page(browser: Browser, stack: LocalStack, installation: Installation) -> None:
@@ -297,7 +299,7 @@ def test_aws_unreachable_is_a_clear_503_page(service: Any, stack: LocalStack, mo
     TIMINGS.append((f"{variable}-down", elapsed))
     assert (response.status_code, response.headers["Content-Type"]) == (503, HTML)
     assert "The service is temporarily unavailable. Please try again in a minute." in text_of(response)
-    assert elapsed < 25.0
+    assert elapsed < 27.0  # a page before API Gateway's 29 s limit, not a speed target
 
 
 def test_dynamodb_throttling_on_the_decision_leaves_no_partial_state(
@@ -325,10 +327,3 @@ def test_dynamodb_throttling_on_the_decision_leaves_no_partial_state(
     assert "Try again" in text_of(page)
     browser.post("/flow/retry", {"csrf_token": csrf_of(page)})
     assert "is connected to Acme" in text_of(browser.get("/flow"))
-
-
-def test_report_timings(capsys: pytest.CaptureFixture[str]) -> None:
-    """Not an assertion on time: prints the measured page times for the issue notes (pytest -s)."""
-    with capsys.disabled():
-        for name, seconds in TIMINGS:
-            print(f"  {name:40s} {seconds:6.2f} s")
