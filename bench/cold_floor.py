@@ -8,9 +8,7 @@ import time
 T0 = time.perf_counter()
 C0 = time.process_time()
 
-import json  # noqa: E402
 import os  # noqa: E402
-import resource  # noqa: E402
 import secrets  # noqa: E402
 import sys  # noqa: E402
 
@@ -21,7 +19,7 @@ import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from chalice import Chalice, Response  # noqa: E402
 
-from bench.events import LambdaContext, event  # noqa: E402
+from bench.events import LambdaContext, event, report  # noqa: E402
 
 app = Chalice(app_name="floor")
 _clients: dict[str, object] = {}
@@ -58,14 +56,4 @@ reply = app(
     LambdaContext(),
 )
 T2 = time.perf_counter()
-C2 = time.process_time()
-result = {
-    "import_ms": (T1 - T0) * 1000,
-    "first_request_ms": (T2 - T1) * 1000,
-    "total_ms": (T2 - T0) * 1000,
-    "cpu_ms": (C2 - C0) * 1000,
-    "status": reply["statusCode"],
-    "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    "modules": len(sys.modules),
-}
-print("BENCH " + json.dumps(result), flush=True)
+report(T0, T1, T2, C0, reply)

@@ -9,9 +9,7 @@ import time
 T0 = time.perf_counter()
 C0 = time.process_time()
 
-import json  # noqa: E402
 import os  # noqa: E402
-import resource  # noqa: E402
 import sys  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -24,7 +22,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings  # noqa: E402
 from slack_sdk.oauth.installation_store import FileInstallationStore  # noqa: E402
 from slack_sdk.oauth.state_store import FileOAuthStateStore  # noqa: E402
 
-from bench.events import LambdaContext, event  # noqa: E402
+from bench.events import LambdaContext, event, report  # noqa: E402
 
 state_dir = os.environ["BENCH_PEER_DIR"]
 bolt = App(
@@ -55,14 +53,4 @@ def events() -> object:
 T1 = time.perf_counter()
 reply = app(event("GET", "/slack/install", "/slack/install"), LambdaContext("bolt-peer"))
 T2 = time.perf_counter()
-C2 = time.process_time()
-result = {
-    "import_ms": (T1 - T0) * 1000,
-    "first_request_ms": (T2 - T1) * 1000,
-    "total_ms": (T2 - T0) * 1000,
-    "cpu_ms": (C2 - C0) * 1000,
-    "status": reply["statusCode"],
-    "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    "modules": len(sys.modules),
-}
-print("BENCH " + json.dumps(result), flush=True)
+report(T0, T1, T2, C0, reply)

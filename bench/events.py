@@ -64,3 +64,22 @@ def event(
         "body": body,
         "isBase64Encoded": False,
     }
+
+
+def report(started: float, imported: float, answered: float, cpu_started: float, reply: dict[str, Any]) -> None:
+    """Print one cold-start measurement as the orchestrator reads it (a ``BENCH {json}`` line)."""
+    import json
+    import resource
+    import sys
+    import time
+
+    result = {
+        "import_ms": (imported - started) * 1000,
+        "first_request_ms": (answered - imported) * 1000,
+        "total_ms": (answered - started) * 1000,
+        "cpu_ms": (time.process_time() - cpu_started) * 1000,
+        "status": reply["statusCode"],
+        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "modules": len(sys.modules),
+    }
+    print("BENCH " + json.dumps(result), flush=True)
