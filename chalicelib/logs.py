@@ -49,6 +49,7 @@ def configure() -> None:
 
 def start_request(request_id: str | None) -> None:
     """A new request: its id (API Gateway's request id when there is one) and no flow yet."""
+    configure()
     _correlation_id.set(request_id or uuid.uuid4().hex)
     _flow_id.set(None)
 
