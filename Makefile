@@ -85,6 +85,7 @@ deploy: $(STAMP) ## Deploy STAGE: configuration check, resources stack, IAM poli
 	$(PY) -m tools.check_config --stage $(STAGE) $(if $(STRICT),--strict)
 	$(MAKE) --no-print-directory resources policy STAGE=$(STAGE) RESOURCE_PARAMS="$(RESOURCE_PARAMS)"
 	$(VENV)/bin/chalice deploy --stage $(STAGE)
+	$(PY) -m tools.gateway_responses --stage $(STAGE)
 	$(PY) -m tools.sigma_urls --stage $(STAGE)
 
 deploy-prod: ## Deploy prod; refuses an incomplete configuration
