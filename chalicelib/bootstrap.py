@@ -102,7 +102,7 @@ def build(environ: Mapping[str, str], **overrides: Any) -> Flows:
     )
     http: Any = LazySession()  # a requests.Session to ZohoClient and OidcClient
     store = overrides.get("store") or DynamoStore(session.client("dynamodb", config=aws_config), settings.connections_table)
-    telemetry = overrides.get("telemetry") or EmfTelemetry()
+    telemetry = overrides.get("telemetry") or EmfTelemetry(settings.metrics_service)
     zoho = overrides.pop("zoho", None) or ZohoClient(http, settings.data_centers)
     hooks = overrides.pop("hooks", None) or LoggingHooks()
     events = overrides.pop("events", None) or (

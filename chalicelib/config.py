@@ -31,6 +31,7 @@ class Settings:
     public_base_url: str | None
     product_name: str = "this service"
     event_bus_name: str | None = None
+    metrics_service: str = "zoho-external-connections"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -49,6 +50,7 @@ class Settings:
             public_base_url=_absolute_url(environ, "PUBLIC_BASE_URL", required=False),
             product_name=_optional(environ, "PRODUCT_NAME") or "this service",
             event_bus_name=_optional(environ, "EVENT_BUS_NAME"),
+            metrics_service=_optional(environ, "METRICS_SERVICE") or "zoho-external-connections",
         )
 
 

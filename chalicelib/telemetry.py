@@ -29,6 +29,10 @@ class Telemetry(Protocol):
 
 
 class EmfTelemetry:
+    def __init__(self, service: str = SERVICE) -> None:
+        """``service``: the ``service`` dimension (per stage, so two stages in one account stay apart)."""
+        self._service = service
+
     def count(self, name: str, *, reason: str | None = None) -> None:
         from aws_lambda_powertools.metrics import MetricUnit
 
@@ -44,7 +48,7 @@ class EmfTelemetry:
     def _emit(self, name: str, unit: object, value: float, reason: str | None) -> None:
         from aws_lambda_powertools.metrics import single_metric
 
-        with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE, default_dimensions={"service": SERVICE}) as metric:  # type: ignore[arg-type]
+        with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE, default_dimensions={"service": self._service}) as metric:  # type: ignore[arg-type]
             if reason is not None:
                 metric.add_dimension(name="reason", value=reason[:250])
 

@@ -49,3 +49,14 @@ def test_public_base_url_wins_over_the_execute_api_url() -> None:
 
 def test_an_undeployed_stage_has_no_base_url() -> None:
     assert base_url(read_stage("dev"), None) is None
+
+
+def test_each_deployed_stage_names_its_metrics_as_the_template_derives_them() -> None:
+    """The alarms watch service=<AppName>-<Stage> unless MetricServiceName says otherwise."""
+    import json
+
+    from tools.stage_config import ROOT
+
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    for stage in ("dev", "prod"):
+        assert config["stages"][stage]["environment_variables"]["METRICS_SERVICE"] == f"{config['app_name']}-{stage}"

@@ -137,7 +137,7 @@ def test_the_dashboard_shows_every_alarm_and_is_valid_json(template: dict[str, A
     assert len(alarm_widget["properties"]["alarms"]) == len(ALARMS)
     for suffix in ALARMS.values():
         assert f'"${{AlarmArnPrefix}}-{suffix}"' in body
-    assert set(variables) == {"ApiFunction", "ReconcileFunction", "AlarmArnPrefix"}
+    assert set(variables) == {"ApiFunction", "ReconcileFunction", "AlarmArnPrefix", "MetricService"}
 
 
 def test_log_groups_are_the_names_lambda_writes_to(template: dict[str, Any]) -> None:
