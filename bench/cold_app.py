@@ -17,20 +17,10 @@ sys.path.insert(0, ROOT)
 
 from app import app  # noqa: E402
 
-from bench.events import LambdaContext, event, report  # noqa: E402
+from bench.events import LambdaContext, first_request, report  # noqa: E402
 
 T1 = time.perf_counter()
 connection = os.environ["BENCH_CONNECTION"]
-reply = app(
-    event(
-        "GET",
-        "/connections/{connection}/revoke",
-        f"/connections/{connection}/revoke",
-        query={"jwttoken": os.environ["BENCH_TOKEN"]},
-        path_params={"connection": connection},
-        headers={"Referer": os.environ.get("BENCH_REFERER", "https://books.zoho.com/")},
-    ),
-    LambdaContext(),
-)
+reply = app(first_request(connection, os.environ["BENCH_TOKEN"], os.environ.get("BENCH_REFERER", "https://books.zoho.com/")), LambdaContext())
 T2 = time.perf_counter()
 report(T0, T1, T2, C0, reply)

@@ -19,7 +19,7 @@ import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from chalice import Chalice, Response  # noqa: E402
 
-from bench.events import LambdaContext, event, report  # noqa: E402
+from bench.events import LambdaContext, first_request, report  # noqa: E402
 
 app = Chalice(app_name="floor")
 _clients: dict[str, object] = {}
@@ -45,15 +45,6 @@ def revoke(connection: str) -> Response:
 
 T1 = time.perf_counter()
 connection = os.environ["BENCH_CONNECTION"]
-reply = app(
-    event(
-        "GET",
-        "/connections/{connection}/revoke",
-        f"/connections/{connection}/revoke",
-        query={"jwttoken": os.environ["BENCH_TOKEN"]},
-        path_params={"connection": connection},
-    ),
-    LambdaContext(),
-)
+reply = app(first_request(connection, os.environ["BENCH_TOKEN"]), LambdaContext())
 T2 = time.perf_counter()
 report(T0, T1, T2, C0, reply)

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ from chalicelib.zoho_token import EXP_LEEWAY_MS, ZohoClaims, verify_zoho_token
 
 logger = logging.getLogger(__name__)
 
+ATTEMPT_ID_BYTES = 32
+ATTEMPT_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 DECISIONS = {Kind.CONNECT: ("allow", "deny"), Kind.REVOKE: ("revoke", "cancel")}
 # A WORKING attempt older than this has no request left working on it (Lambda's limit is 28 s).
 STUCK_AFTER_SECONDS = 60
@@ -80,7 +83,7 @@ class Flows:
         if self.store.token_holder(token_hash, now) is not None:
             raise TokenReplayed()
         attempt = Attempt(
-            attempt_id=secrets.token_urlsafe(32),
+            attempt_id=secrets.token_urlsafe(ATTEMPT_ID_BYTES),
             kind=kind,
             connection=connection,
             claims=claims,
@@ -247,7 +250,10 @@ class Flows:
         return dataclasses.replace(attempt, **changes, step_at=int(self.clock.now()), version=attempt.version + 1)  # type: ignore[arg-type]
 
     def _attempt(self, attempt_id: str | None) -> Attempt:
-        attempt = self.store.get_attempt(attempt_id, self.clock.now()) if attempt_id else None
+        # The cookie is request input: only the shape we issue reaches the store (a 4 KB value
+        # would exceed DynamoDB's key size and come back as a 503 instead of "expired").
+        valid = attempt_id is not None and ATTEMPT_ID.fullmatch(attempt_id) is not None
+        attempt = self.store.get_attempt(attempt_id, self.clock.now()) if valid and attempt_id else None
         if attempt is None:
             raise StaleAttempt()
         logs.bind_flow(attempt.flow_id)

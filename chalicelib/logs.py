@@ -30,6 +30,8 @@ class _Context(logging.Filter):
 def configure() -> None:
     """Send the service's logs as JSON to stdout (CloudWatch Logs in Lambda). Idempotent."""
     global _configured
+    if _configured:  # every request calls this: no lock once it is done
+        return
     with _lock:
         if _configured:
             return

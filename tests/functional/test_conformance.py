@@ -357,3 +357,17 @@ def test_a_rotated_secret_key_still_verifies_tokens_signed_with_the_previous_one
         assert other.start("connect", Installation().token(stack)).status_code == 303  # previous version, within the grace window
     finally:
         secretsmanager.put_secret_value(SecretId=secret_id, SecretString=stack.extension_secret_key)
+
+
+@pytest.mark.parametrize("cookie", ["a" * 4000, "x" * 42, "x" * 44, "%00" * 20, "a" * 42 + "!"])
+def test_a_cookie_not_shaped_like_ours_never_reaches_the_table(service: Any, cookie: str) -> None:
+    from chalicelib import bootstrap
+
+    service.http.get("/health")
+    reads: list[str] = []
+    first = service.http.get("/flow", headers={"Cookie": "__Host-zoho_ec_attempt=" + "b" * 43})  # builds the wiring, one read
+    client = bootstrap.flows().store._client  # type: ignore[attr-defined]
+    client.meta.events.register("before-call.dynamodb.GetItem", lambda **_: reads.append("GetItem"))
+    response = service.http.get("/flow", headers={"Cookie": f"__Host-zoho_ec_attempt={cookie}"})
+    assert (first.status_code, response.status_code, reference(response)) == (400, 400, "stale_attempt")
+    assert reads == []

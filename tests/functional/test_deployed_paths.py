@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from chalicelib import bootstrap
+from devstack.lambda_events import LambdaContext, event
 from devstack.stack import LocalStack
 from tests.conftest import CONNECTION, Installation
 
@@ -24,30 +25,15 @@ class Lambda:
         self.cookie: str | None = None
 
     def __call__(self, method: str, route: str, path: str, *, query: dict[str, str] | None = None, body: str | None = None, **params: str) -> Any:
-        from chalice.local import LambdaContext
-
         from app import app
 
-        headers = {"Host": self.host, "X-Forwarded-Proto": "https", "Referer": "https://books.zoho.com/"}
+        headers = {"Referer": "https://books.zoho.com/"}
         if self.cookie:
             headers["Cookie"] = f"__Host-zoho_ec_attempt={self.cookie}"
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        event = {
-            "resource": route,
-            "path": path,
-            "httpMethod": method,
-            "headers": headers,
-            "multiValueHeaders": {name: [value] for name, value in headers.items()},
-            "queryStringParameters": query,
-            "multiValueQueryStringParameters": {name: [value] for name, value in query.items()} if query else None,
-            "pathParameters": params or None,
-            "stageVariables": None,
-            "requestContext": {"resourcePath": route, "httpMethod": method, "path": f"{self.prefix}{path}", "stage": self.stage, "domainName": self.host},
-            "body": body,
-            "isBase64Encoded": False,
-        }
-        response = app(event, LambdaContext("zoho-external-connections-dev", 256, max_runtime_ms=28_000))
+        lambda_event = event(
+            method, route, path, query=query, body=body, headers=headers, path_params=params or None, host=self.host, stage=self.stage, prefix=self.prefix
+        )
+        response = app(lambda_event, LambdaContext())
         cookie = (response.get("headers") or {}).get("Set-Cookie") or ""
         if cookie.startswith("__Host-zoho_ec_attempt="):
             self.cookie = cookie.split(";", 1)[0].split("=", 1)[1] or None

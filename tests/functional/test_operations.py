@@ -132,3 +132,9 @@ def test_confirmed_connections_are_published_to_eventbridge(stack: LocalStack) -
 def test_admin_refuses_a_cursor_it_did_not_make(service: Any, cursor: str) -> None:
     response = service.http.get(f"/admin/connections?after={cursor}")
     assert (response.status_code, json.loads(response.body)["error"]) == (400, "bad_admin_request")
+
+
+@pytest.mark.parametrize("path", [f"/admin/connections/{'6' * 600}/{CONNECTION}", "/admin/connections/600111/ec__com_not_served"])
+def test_admin_ids_no_record_can_have_are_a_404_without_a_lookup(service: Any, path: str) -> None:
+    response = service.http.get(path)
+    assert (response.status_code, json.loads(response.body)["error"]) == (404, "connection_not_found")

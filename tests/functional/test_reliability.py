@@ -5,6 +5,7 @@ Each case asserts what the person sees, how long it took, the final record and t
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -146,7 +147,7 @@ def drain_outbox(stack: LocalStack, flows: Flows) -> None:
 def deciding_attempt(flows: Flows, kind: Kind, organization_id: str, n: int) -> Attempt:
     now = int(time.time())
     attempt = Attempt(
-        attempt_id=f"attempt-{organization_id}-{kind.value}-{n}",
+        attempt_id=secrets.token_urlsafe(32),
         kind=kind,
         connection=CONNECTION,
         claims=ZohoClaims(user_id="4000000012345", organization_id=organization_id, organization_name="Zylker", exp_ms=(now + 3600) * 1000),
