@@ -1,22 +1,19 @@
 """Zoho's signed JWTs: verifying the ``jwttoken`` Zoho sends us, and signing the one we send back.
 
-Signature and algorithm are checked by PyJWT with the algorithm fixed to HS256 (never read from the
-token); the claims are checked here, one small function each, because Zoho counts ``exp`` in
-*milliseconds* and PyJWT's own ``exp`` check reads seconds (it would never expire a Zoho token).
+Signature and algorithm are checked by ``hs256`` with the algorithm fixed to HS256 (never read from
+the token); the claims are checked here, one small function each, because Zoho counts ``exp`` in
+*milliseconds* (a JWT library's ``exp`` check reads seconds and would never expire a Zoho token).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
+from chalicelib import hs256
 from chalicelib.errors import ExpiredZohoToken, ForgedZohoToken, InvalidZohoToken
 
-ALGORITHM = "HS256"
 TOKEN_LIFETIME_MS = 3_600_000
 # How far in the future an incoming exp may lie: Zoho issues tokens for one hour; a little more
 # absorbs clock skew. Anything beyond is absurd and rejected.
@@ -61,31 +58,11 @@ def verify_zoho_token(token: str | None, keys: Iterable[str], now_ms: int) -> Zo
 
 def _verified_payload(token: str, keys: Iterable[str]) -> Mapping[str, Any]:
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise InvalidZohoToken(reason="malformed_token") from exc
-    if header.get("alg") != ALGORITHM:
-        raise InvalidZohoToken(reason="wrong_algorithm")
-    for key in keys:
-        try:
-            with warnings.catch_warnings():
-                # Short Secret Keys are Zoho's choice, not ours: do not let PyJWT's key-length
-                # warning become an error where warnings are errors.
-                warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
-                payload = jwt.decode(
-                    token,
-                    key,
-                    algorithms=[ALGORITHM],
-                    options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False, "verify_iss": False},
-                )
-        except jwt.InvalidSignatureError:
-            continue
-        except jwt.PyJWTError as exc:
-            raise InvalidZohoToken(reason="malformed_token") from exc
-        if not isinstance(payload, dict):
-            raise InvalidZohoToken(reason="malformed_token")
-        return payload
-    raise ForgedZohoToken()
+        return hs256.verify(token, keys)
+    except hs256.BadSignature as exc:
+        raise ForgedZohoToken() from exc
+    except hs256.JwsError as exc:
+        raise InvalidZohoToken(reason=exc.reason) from exc
 
 
 def _identity_claim(payload: Mapping[str, Any], name: str) -> str:
@@ -118,6 +95,4 @@ def sign_connection_token(claims: ZohoClaims, *, key: str, extension_api_name: s
         "jti": extension_api_name,
         "exp": now_ms + TOKEN_LIFETIME_MS,
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
-        return jwt.encode(payload, key, algorithm=ALGORITHM, headers={"typ": "JWT"})
+    return hs256.sign(payload, key)

@@ -88,6 +88,11 @@ def cut_payload(token: str) -> str:
     return f"{header}.{payload[:-6]}.{signature}"
 
 
+def padded_payload(token: str) -> str:
+    header, payload, signature = token.split(".")
+    return f"{header}.{payload}{'=' * (-len(payload) % 4) or '===='}.{signature}"
+
+
 def header_swap(stack: LocalStack, header: dict[str, str]) -> str:
     _, payload, signature = signed(stack).split(".")
     return f"{b64(header)}.{payload}.{signature}"
@@ -110,6 +115,9 @@ TOKEN_CASES = [
     TokenCase("unsigned JSON array payload", token_query(lambda s: f"{b64({'typ': 'JWT', 'alg': 'HS256'})}.{b64([1, 2])}.c2ln"), 401, "bad_signature"),
     TokenCase("signature 3 bytes short", token_query(lambda s: short_signature(signed(s))), 401, "bad_signature"),
     TokenCase("signature not canonical base64", token_query(lambda s: signed(s)[:-1] + "_"), 400, "malformed_token"),
+    # Another spelling of a valid token would be another single-use key: one spelling only.
+    TokenCase("signature padded with =", token_query(lambda s: signed(s) + "="), 400, "malformed_token"),
+    TokenCase("payload padded with =", token_query(lambda s: padded_payload(signed(s))), 400, "malformed_token"),
     TokenCase("signature emptied", token_query(lambda s: signed(s).rsplit(".", 1)[0] + "."), 401, "bad_signature"),
     TokenCase("payload cut short", token_query(lambda s: cut_payload(signed(s))), 401, "bad_signature"),
     TokenCase("oversized", token_query(lambda s: signed(s, organization_name="x" * 5000)), 400, "oversized_token"),

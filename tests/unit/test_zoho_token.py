@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import warnings
+from collections.abc import Callable
 
 import jwt
 import pytest
@@ -155,3 +156,32 @@ def test_our_token_copies_the_claims_and_adds_jti_and_ms_exp() -> None:
         "exp": NOW_MS + 3_600_000,
     }
     assert type(payload["exp"]) is int
+
+
+def _flip_unused_bits(token: str) -> str:
+    """The last character of a 32-byte signature carries 4 bits of it and 2 unused (zero) bits."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return token[:-1] + alphabet[alphabet.index(token[-1]) ^ 1]
+
+
+@pytest.mark.parametrize(
+    "respell",
+    [
+        pytest.param(lambda token: token + "=", id="signature padded"),
+        pytest.param(lambda token: token + "==", id="signature over-padded"),
+        pytest.param(lambda token: token.replace(".", "=.", 1), id="header padded"),
+        pytest.param(_flip_unused_bits, id="unused bits set"),
+        pytest.param(lambda token: token.replace("_", "/"), id="standard base64 alphabet"),
+        pytest.param(lambda token: token.replace(".", ". ", 1), id="space inside"),
+    ],
+)
+def test_a_valid_token_has_exactly_one_accepted_spelling(respell: Callable[[str], str]) -> None:
+    """The single-use record is keyed by the token's text: a second accepted spelling of one token
+    would be a second key, and a replay in that spelling would pass."""
+    token = zoho_token()
+    assert verify_zoho_token(token, [KEY], NOW_MS).organization_id == "60012345678"
+    variant = respell(token)
+    assert variant != token
+    with pytest.raises(InvalidZohoToken) as caught:
+        verify_zoho_token(variant, [KEY], NOW_MS)
+    assert caught.value.reason == "malformed_token"
