@@ -10,9 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import jwt
-
 if TYPE_CHECKING:
+    import jwt
     import requests
 
 from chalicelib.errors import ServiceUnavailable, SignInFailed
@@ -82,6 +81,8 @@ class OidcClient:
         return id_token
 
     def _verify_id_token(self, id_token: str, nonce: str) -> Identity:
+        import jwt  # with the first sign-in: PyJWT imports cryptography, ~35 ms no Connection URL needs
+
         metadata = self._discover()
         try:
             signing_key = self._signing_key(metadata, id_token)
@@ -115,6 +116,8 @@ class OidcClient:
     def _signing_key(self, metadata: _Metadata, id_token: str) -> jwt.PyJWK:
         """The JWKS key named by the token's ``kid``; OpenID Connect lets a provider with a single
         signing key omit ``kid``, in which case that one key must be it."""
+        import jwt
+
         jwks = self._jwks_client(metadata)
         if jwt.get_unverified_header(id_token).get("kid") is not None:
             return jwks.get_signing_key_from_jwt(id_token)
@@ -151,6 +154,8 @@ class OidcClient:
         return _Metadata(str(endpoints[0]), str(endpoints[1]), str(endpoints[2]), algorithms)
 
     def _jwks_client(self, metadata: _Metadata) -> jwt.PyJWKClient:
+        import jwt
+
         with self._lock:
             if self._jwks is None:
                 self._jwks = jwt.PyJWKClient(metadata.jwks_uri, cache_keys=True, lifespan=3600, timeout=5)
