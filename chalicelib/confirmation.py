@@ -10,6 +10,7 @@ the reason, for the person's "Try again" or the scheduled reconciler.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import logging
 import random
 import time
@@ -44,6 +45,15 @@ POLL_SECONDS = (0.1, 0.2, 0.4, 0.8)  # waits between reads while another request
 MAX_WRITE_TRIES = 8
 MAX_CONFIRM_ATTEMPTS = 8  # then the decision is marked failed and an alarm fires
 ACTIONS = {Status.CONNECTED: MARK_AS_CONNECTED, Status.REVOKED: MARK_AS_REVOKED}
+
+
+class Unread(enum.Enum):
+    """The caller has not read the connection record (``None`` would mean it read that there is none)."""
+
+    UNREAD = "unread"
+
+
+UNREAD = Unread.UNREAD
 
 
 @dataclass(frozen=True)
@@ -98,16 +108,21 @@ class Confirmer:
         self._sleep = sleep
 
     # -- a person's decision ---------------------------------------------------------------------
-    def decide(self, decision: Decision) -> Confirmation:
+    def decide(self, decision: Decision, *, seen: ConnectionRecord | Unread | None = UNREAD) -> Confirmation:
         """Record the decision under a lease and get it confirmed. Returns without a PUT when the same
         decision was confirmed by another request since this one's Zoho token was presented (two
-        tabs, a double click, a concurrent admin): Zoho already holds what this decision asks for."""
-        record, ours = self._record_decision(decision)
+        tabs, a double click, a concurrent admin): Zoho already holds what this decision asks for.
+
+        ``seen``: the connection record as the caller read it moments ago (``None``: there was
+        none), so it is not read again. A record changed since then costs one failed conditional
+        write and a fresh read, never a wrong write: every write is conditional on the version.
+        """
+        record, ours = self._record_decision(decision, seen)
         if not ours:
             return Confirmation(True, record)
         return self._confirm(record, decision.owner, decision.actor)
 
-    def _record_decision(self, decision: Decision) -> tuple[ConnectionRecord, bool]:
+    def _record_decision(self, decision: Decision, seen: ConnectionRecord | Unread | None) -> tuple[ConnectionRecord, bool]:
         """The record with this decision written under our lease, or (the record, False) when another
         request was confirming the same decision and has done it."""
         deadline = time.monotonic() + LEASE_WAIT_SECONDS
@@ -115,7 +130,7 @@ class Confirmer:
         joined = False  # we waited on another request confirming this very target
         for turn in range(10_000):
             now = self._clock.now()
-            record = self._current(decision)
+            record = self._current(decision, seen if turn == 0 else UNREAD)
             if _is_confirmed(record, decision) and (joined or (record.confirmed_ms or 0) > decision.started_ms > 0):
                 return record, False
             if record.leased_to_other(decision.owner, now):
@@ -224,9 +239,9 @@ class Confirmer:
         return Confirmation(False, noted, reason)
 
     # -- writes ----------------------------------------------------------------------------------
-    def _current(self, decision: Decision) -> ConnectionRecord:
+    def _current(self, decision: Decision, seen: ConnectionRecord | Unread | None = UNREAD) -> ConnectionRecord:
         claims = decision.claims
-        existing = self._store.get_connection(claims.organization_id, decision.connection)
+        existing = self._store.get_connection(claims.organization_id, decision.connection) if seen is UNREAD else seen
         if existing is not None:
             return existing
         now = int(self._clock.now())

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from chalicelib import logs
 from chalicelib.clock import Clock, now_ms
 from chalicelib.config import Settings
-from chalicelib.confirmation import Confirmer, Decision
+from chalicelib.confirmation import UNREAD, Confirmer, Decision, Unread
 from chalicelib.errors import (
     AlreadyConnected,
     CsrfRejected,
@@ -33,7 +33,7 @@ from chalicelib.errors import (
     UnknownConnection,
     WrongStep,
 )
-from chalicelib.models import Attempt, Kind, Outcome, Status, Step
+from chalicelib.models import Attempt, ConnectionRecord, Kind, Outcome, Status, Step
 from chalicelib.oidc import OidcClient
 from chalicelib.pages import CookieChange, Page, Redirect
 from chalicelib.secrets import Secrets
@@ -180,14 +180,13 @@ class Flows:
             self.telemetry.count(DENIALS)
             logger.info("declined", extra={"kind": attempt.kind.value, "connection": attempt.connection, "organization_id": attempt.claims.organization_id})
             return Redirect(web.url("/flow"))
-        if attempt.kind is Kind.CONNECT:
-            self._refuse_rebinding(attempt)
+        seen = self._refuse_rebinding(attempt) if attempt.kind is Kind.CONNECT else UNREAD
         # The Zoho token is spent only here, on the decision: reloads and prefetches of the GET
         # before this point leave the form the person sees intact.
         holder = self.store.claim_token(attempt.token_hash, attempt.attempt_id, attempt.expires_at, self.clock.now())
         if holder != attempt.attempt_id:
             raise TokenReplayed()
-        self._work_on(attempt)
+        self._work_on(attempt, seen)
         return Redirect(web.url("/flow"))
 
     # -- POST /flow/retry --------------------------------------------------------------------------
@@ -198,9 +197,10 @@ class Flows:
         return Redirect(web.url("/flow"))
 
     # -- the work ----------------------------------------------------------------------------------
-    def _work_on(self, attempt: Attempt) -> None:
+    def _work_on(self, attempt: Attempt, seen: ConnectionRecord | Unread | None = UNREAD) -> None:
         """Move the attempt to WORKING (one request wins; a concurrent one just shows the outcome), have
-        the decision confirmed, and end the attempt DONE with what happened."""
+        the decision confirmed, and end the attempt DONE with what happened. ``seen``: the connection
+        record this request has just read, handed on so the confirmer need not read it again."""
         working = self._next(attempt, step=Step.WORKING, outcome=None, failure_reason=None)
         try:
             self.store.save_attempt(working)
@@ -217,7 +217,7 @@ class Flows:
             subject_label=attempt.subject_label if attempt.kind is Kind.CONNECT else None,
         )
         try:
-            result = self.confirmer.decide(decision)
+            result = self.confirmer.decide(decision, seen=seen)
         except FlowError as exc:
             self._save_attempt(self._next(working, step=Step.DONE, outcome=Outcome.NOT_CONFIRMED, failure_reason=exc.reason))
             raise
@@ -271,11 +271,13 @@ class Flows:
         except StaleWrite as exc:
             raise WrongStep("This request was already handled in another window or tab.", reason="attempt_changed") from exc
 
-    def _refuse_rebinding(self, attempt: Attempt) -> None:
-        """An org connected to one account on our side is never silently moved to another."""
+    def _refuse_rebinding(self, attempt: Attempt) -> ConnectionRecord | None:
+        """An org connected to one account on our side is never silently moved to another. Returns
+        the record it read (``None``: there is none)."""
         record = self.store.get_connection(attempt.claims.organization_id, attempt.connection)
         if record is not None and record.status is Status.CONNECTED and record.subject not in (None, attempt.subject):
             raise AlreadyConnected()
+        return record
 
     def _context(self, attempt: Attempt, web: Web) -> dict[str, object]:
         return {

@@ -269,3 +269,28 @@ def test_two_tabs_opened_before_either_allowed_make_one_put(browser: Browser, st
     other_tab.decide(second, "allow")
     assert "is connected to Acme" in text_of(other_tab.get("/flow"))
     assert len(sandbox_calls(stack)) == 1
+
+
+@pytest.mark.parametrize("kind", ["connect", "revoke"])
+def test_a_decision_reads_the_attempt_and_the_connection_once_each(browser: Browser, stack: LocalStack, installation: Installation, kind: str) -> None:
+    from chalicelib import bootstrap
+
+    if kind == "connect":
+        page = browser.connect(installation)
+    else:
+        browser.decide(browser.connect(installation), "allow")
+        browser.start("revoke", installation.token(stack))
+        page = browser.get("/flow")
+    reads: list[str] = []
+    client = bootstrap.flows().store._client  # type: ignore[attr-defined]
+
+    def keep(params: dict[str, Any], **_: Any) -> None:
+        reads.append(params["Key"]["sk"]["S"].split("#", 1)[0])
+
+    client.meta.events.register("before-parameter-build.dynamodb.GetItem", keep)
+    try:
+        decided = browser.decide(page, "allow" if kind == "connect" else "revoke")
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb.GetItem", keep)
+    assert decided.status_code == 303
+    assert reads == ["ATTEMPT", "CONN"]

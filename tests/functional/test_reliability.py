@@ -328,3 +328,34 @@ def test_dynamodb_throttling_on_the_decision_leaves_no_partial_state(
     assert "Try again" in text_of(page)
     browser.post("/flow/retry", {"csrf_token": csrf_of(page)})
     assert "is connected to Acme" in text_of(browser.get("/flow"))
+
+
+def test_a_record_changed_since_the_rebinding_read_is_read_again_not_overwritten(browser: Browser, stack: LocalStack, installation: Installation) -> None:
+    """A connect decision hands the record it read for the rebinding check to the confirmer. If the
+    record changes in between (here: a revoke completes), the conditional write fails and the
+    confirmer reads it again: the decision lands on top of the revoke, with one more PUT."""
+    from chalicelib.confirmation import Decision
+
+    browser.decide(browser.connect(installation), "allow")
+    seen = record_of(stack, installation.organization_id)
+    other = Browser(browser.client, stack)
+    other.start("revoke", installation.token(stack))
+    assert other.decide(other.get("/flow"), "revoke").status_code == 303
+    assert (seen.version, record_of(stack, installation.organization_id).version) == (2, 4)
+    put_count = len(puts(stack))
+
+    claims = ZohoClaims(user_id=installation.user_id, organization_id=installation.organization_id, organization_name="Zylker Industries", exp_ms=0)
+    decision = Decision(
+        claims=claims,
+        connection=CONNECTION,
+        dc="com",
+        target=Status.CONNECTED,
+        owner="flow-stale-read",
+        started_ms=int(time.time() * 1000),
+        subject="ada@acme.example",
+    )
+    result = bootstrap.flows().confirmer.decide(decision, seen=seen)
+
+    final = record_of(stack, installation.organization_id)
+    assert (result.confirmed, final.status, final.version, final.flow_id) == (True, Status.CONNECTED, 6, "flow-stale-read")
+    assert [(call["action"], call["valid"]) for call in puts(stack)[put_count:]] == [("mark_as_connected", True)]
