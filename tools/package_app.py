@@ -10,6 +10,11 @@ it from the resources stack; without it (or with ``--example-policy``) the examp
 account 123456789012 stands in, which is good for linting and sizing, not for deploying.
 chalice downloads Lambda-compatible (manylinux) wheels from PyPI and caches the result in
 ``.chalice/deployments/``; the latest one is reused and kept (see ``keep_wheel_cache``).
+
+Then deployment.zip gets bytecode (``tools/bytecode.py``): an unchecked-hash ``.pyc`` next to every
+``.py``, compiled by this interpreter, which must be the Python of the template's ``Runtime``.
+chalice runs with ``PYTHONDONTWRITEBYTECODE=1``: it imports app.py while packaging, and the timestamp
+pycs that import would write into ``chalicelib/`` would otherwise be zipped too.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.bytecode import Bytecode, BytecodeError, add_bytecode, template_runtime
 from tools.render_policy import example_outputs, render_policy
 from tools.stage_config import ROOT, StageConfigError, read_stage
 
@@ -45,17 +51,21 @@ class Package:
     zip_bytes: int
     unzipped_bytes: int
     example_policy: bool
+    runtime: str
+    bytecode: Bytecode | None
+    """What was compiled into the zip; None when packaged with ``bytecode=False`` (chalice's zip as is)."""
 
     def summary(self) -> str:
         mib = 1024 * 1024
         policy = " (EXAMPLE policy: for linting only, do not deploy this template)" if self.example_policy else ""
+        bytecode = f"\n  {self.bytecode.summary()}" if self.bytecode else "\n  no bytecode (--no-bytecode): chalice's zip as it made it"
         return (
             f"{self.template.parent}: deployment.zip {self.zip_bytes / mib:.1f} MiB (Lambda limit 50), "
-            f"unzipped {self.unzipped_bytes / mib:.1f} MiB (limit 250){policy}"
+            f"unzipped {self.unzipped_bytes / mib:.1f} MiB (limit 250){policy}{bytecode}"
         )
 
 
-def package(stage_name: str, out_dir: Path, *, example_policy: bool = False, project_dir: Path = ROOT) -> Package:
+def package(stage_name: str, out_dir: Path, *, example_policy: bool = False, project_dir: Path = ROOT, bytecode: bool = True) -> Package:
     stage = read_stage(stage_name, project_dir)
     policy_file = project_dir / ".chalice" / stage.iam_policy_file
     use_example = example_policy or not policy_file.exists()
@@ -69,7 +79,8 @@ def package(stage_name: str, out_dir: Path, *, example_policy: bool = False, pro
             shutil.copy2(policy_file, target)
         if out_dir.exists():
             shutil.rmtree(out_dir)
-        env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"}
+        region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+        env = {**os.environ, "AWS_DEFAULT_REGION": region, "PYTHONDONTWRITEBYTECODE": "1"}
         chalice = Path(sys.executable).with_name("chalice")
         result = subprocess.run(  # noqa: S603 - fixed command, our own arguments
             [str(chalice), "package", "--stage", stage_name, str(out_dir.resolve())], cwd=work, env=env, capture_output=True, text=True, check=False
@@ -77,10 +88,12 @@ def package(stage_name: str, out_dir: Path, *, example_policy: bool = False, pro
         keep_wheel_cache(work, project_dir)
         if result.returncode != 0:
             raise PackageError(f"chalice package failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-    zip_path = out_dir / "deployment.zip"
+    zip_path, template = out_dir / "deployment.zip", out_dir / "sam.json"
+    runtime = template_runtime(template)
+    compiled = add_bytecode(zip_path, zip_path, runtime) if bytecode else None
     with zipfile.ZipFile(zip_path) as archive:
         unzipped = sum(info.file_size for info in archive.infolist())
-    return Package(out_dir / "sam.json", zip_path, zip_path.stat().st_size, unzipped, use_example)
+    return Package(template, zip_path, zip_path.stat().st_size, unzipped, use_example, runtime, compiled)
 
 
 def copy_project(project_dir: Path, work: Path) -> None:
@@ -118,10 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stage", required=True)
     parser.add_argument("--out", type=Path, help="default build/package-<stage>")
     parser.add_argument("--example-policy", action="store_true", help="package with the example policy (linting, sizing)")
+    parser.add_argument("--no-bytecode", action="store_true", help="leave chalice's zip as it is (no .pyc), for comparison")
     args = parser.parse_args(argv)
     try:
-        result = package(args.stage, args.out or ROOT / "build" / f"package-{args.stage}", example_policy=args.example_policy)
-    except (PackageError, StageConfigError) as exc:
+        result = package(args.stage, args.out or ROOT / "build" / f"package-{args.stage}", example_policy=args.example_policy, bytecode=not args.no_bytecode)
+    except (PackageError, StageConfigError, BytecodeError) as exc:
         print(f"package_app: {exc}", file=sys.stderr)
         return 2
     print(result.summary())
