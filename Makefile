@@ -71,7 +71,7 @@ lint-infra: $(STAMP) ## cfn-lint infra/resources.yaml and a packaged app (exampl
 	$(PY) -m tools.package_app --stage $(STAGE) --example-policy --out build/package-check-$(STAGE)
 	$(VENV)/bin/cfn-lint build/package-check-$(STAGE)/sam.json
 
-package: $(STAMP) ## chalice package STAGE into build/package-STAGE/ (sam.json, deployment.zip), lint it, print sizes
+package: $(STAMP) ## chalice package STAGE into build/package-STAGE/ (sam.json, deployment.zip with bytecode), lint it, print sizes
 	$(PY) -m tools.package_app --stage $(STAGE)
 	$(VENV)/bin/cfn-lint build/package-$(STAGE)/sam.json
 
@@ -81,10 +81,10 @@ resources: $(STAMP) ## Create or update the STAGE resources stack (table, secret
 policy: $(STAMP) ## Render .chalice/policy-STAGE.json from the resources stack's outputs
 	$(PY) -m tools.render_policy --stage $(STAGE)
 
-deploy: $(STAMP) ## Deploy STAGE: configuration check, resources stack, IAM policy, chalice deploy, URLs
+deploy: $(STAMP) ## Deploy STAGE: configuration check, resources stack, IAM policy, chalice deploy (of the package with bytecode), URLs
 	$(PY) -m tools.check_config --stage $(STAGE) $(if $(STRICT),--strict)
 	$(MAKE) --no-print-directory resources policy STAGE=$(STAGE) RESOURCE_PARAMS="$(RESOURCE_PARAMS)"
-	$(VENV)/bin/chalice deploy --stage $(STAGE)
+	$(PY) -m tools.deploy_app --stage $(STAGE)
 	$(PY) -m tools.gateway_responses --stage $(STAGE)
 	$(PY) -m tools.sigma_urls --stage $(STAGE)
 
