@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +33,7 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 OUT = ROOT / "build" / "bench"
+LAMBDA_TASKS = OUT / "lambda-task"  # the deployment zips extracted, read-only, as Lambda's /var/task
 PEER_VENV = BENCH / ".venv-peer"
 PEER_REQUIREMENTS = BENCH / "requirements-peer.txt"
 
@@ -171,8 +173,7 @@ def peer_python(log: list[str]) -> str | None:
 
 
 # -- measurements -----------------------------------------------------------------------------------
-def measure_cold(stack: dict[str, Any], repeats: int, peer: str | None) -> dict[str, Any]:
-    tokens = iter(stack["tokens"])
+def measure_cold(stack: dict[str, Any], repeats: int, peer: str | None, tokens: Iterator[str]) -> dict[str, Any]:
     env = clean_environment({**stack["environment"], "BENCH_CONNECTION": "ec__com_acme", "BENCH_REFERER": stack["sandbox_url"] + "/"})
     variants: dict[str, tuple[str | None, str, int]] = {
         "service": (None, "bench/cold_app.py", 303),
@@ -209,6 +210,77 @@ def measure_cold(stack: dict[str, Any], repeats: int, peer: str | None) -> dict[
     if "peer" in summary:
         summary["ratio_service_to_peer"] = summary["service"]["total_ms"] / summary["peer"]["total_ms"]
     return summary
+
+
+def measure_lambda_cold(stack: dict[str, Any], repeats: int, package: dict[str, Any], tokens: Iterator[str]) -> dict[str, Any]:
+    """The service's cold start from its deployment package as Lambda runs it (bench/cold_lambda.py):
+    chalice's zip (no bytecode) against ours (a pyc per module), each extracted into a read-only
+    directory, interleaved like measure_cold, one discarded warm-up each (page cache)."""
+    zips = {"chalice_zip": ROOT / package["chalice_zip_path"], "bytecode_zip": ROOT / package["zip_path"]}
+    env = clean_environment(
+        {**stack["environment"], "BENCH_CONNECTION": "ec__com_acme", "BENCH_REFERER": stack["sandbox_url"] + "/", "PYTHONDONTWRITEBYTECODE": "1"}
+    )
+    roots = {name: extract_read_only(path, LAMBDA_TASKS / name) for name, path in zips.items()}
+    files = {name: sum(1 for _ in root.rglob("*")) for name, root in roots.items()}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in zips}
+    try:
+        for repeat in range(-1, repeats):
+            order = list(zips)
+            random.Random(repeat).shuffle(order)
+            for name in order:
+                result, seconds = run_child(["bench/cold_lambda.py"], {**env, "BENCH_TOKEN": next(tokens), "BENCH_TASK_ROOT": str(roots[name])}, 60)
+                if result["status"] != 303 or not result["chalice_from_task"]:
+                    raise BenchError(f"cold {name}: status {result['status']}, chalice from the package: {result['chalice_from_task']}")
+                result["spawn_to_response_ms"] = seconds * 1000
+                if repeat >= 0:
+                    runs[name].append(result)
+    finally:
+        for root in roots.values():
+            set_writable(root, True)
+    changed = [name for name, root in roots.items() if sum(1 for _ in root.rglob("*")) != files[name]]
+    if changed:
+        raise BenchError(f"cold start as on Lambda: files appeared in the read-only package directory of {', '.join(changed)}")
+    keys = ("total_ms", "import_ms", "first_request_ms", "cpu_ms", "spawn_to_response_ms", "maxrss_kb", "modules", "task_modules")
+    summary: dict[str, Any] = {name: {key: statistics.median(r[key] for r in results) for key in keys} for name, results in runs.items()}
+    for name, results in runs.items():
+        summary[name]["runs_total_ms"] = [round(r["total_ms"], 1) for r in results]
+        summary[name]["zip"] = str(zips[name].relative_to(ROOT))
+    without, with_ = runs["chalice_zip"], runs["bytecode_zip"]
+    summary["repeats"] = repeats
+    summary["ratio_without_to_with_bytecode"] = summary["chalice_zip"]["total_ms"] / summary["bytecode_zip"]["total_ms"]
+    summary["ratio_without_to_with_bytecode_paired"] = statistics.median(a["total_ms"] / b["total_ms"] for a, b in zip(without, with_, strict=True))
+    summary["ratio_without_to_with_bytecode_cpu"] = summary["chalice_zip"]["cpu_ms"] / summary["bytecode_zip"]["cpu_ms"]
+    return summary
+
+
+def extract_read_only(zip_path: Path, root: Path) -> Path:
+    if root.exists():
+        set_writable(root, True)
+        shutil.rmtree(root)
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(root)
+    set_writable(root, False)
+    return root
+
+
+def set_writable(root: Path, writable: bool) -> None:
+    """Lambda's /var/task is read-only. (Root ignores the mode: PYTHONDONTWRITEBYTECODE=1 is what stops
+    writes then, and measure_lambda_cold checks that no file appeared.)"""
+    for path in [root, *root.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o755 if writable else 0o555)
+        else:
+            path.chmod(0o644 if writable else 0o444)
+
+
+def measure_package(notes: list[str]) -> dict[str, Any]:
+    """bench/package.py: chalice package (needs PyPI), bytecode, sizes; the reason in a note if it fails."""
+    print("bench: chalice package (and bytecode) ...", flush=True)
+    try:
+        return run_child(["bench/package.py"], clean_environment({"AWS_DEFAULT_REGION": "us-east-1"}), 300)[0]
+    except BenchError as exc:
+        notes.append(f"package not measured: {str(exc).splitlines()[0]}")
+        return {"skipped": str(exc).splitlines()[0]}
 
 
 def measure_memory(stack: dict[str, Any], repeats: int) -> dict[str, Any]:
@@ -363,6 +435,28 @@ def _cold_lines(results: dict[str, Any]) -> list[str]:
         f"  service/floor: {cold['ratio_service_to_floor']:.2f}x (median of per-round ratios {cold['ratio_service_to_floor_paired']:.2f}x, "
         f"CPU time {cold['ratio_service_to_floor_cpu']:.2f}x)"
     )
+    return lines + _lambda_cold_lines(results)
+
+
+def _lambda_cold_lines(results: dict[str, Any]) -> list[str]:
+    cold = results.get("cold_start_lambda") or {}
+    title = "== Cold start as on Lambda: the service from its extracted deployment.zip, read-only, first on sys.path, PYTHONDONTWRITEBYTECODE=1"
+    if "bytecode_zip" not in cold:
+        return [f"{title}: not measured ({cold.get('skipped', 'skipped')})"]
+    lines = [f"{title}; boto3 from the venv (precompiled, as in the Lambda runtime); median of {cold['repeats']}"]
+    lines.append(f"  {'':46s} {'total ms':>9s} {'import':>8s} {'1st req':>8s} {'CPU ms':>7s} {'spawn->resp':>11s} {'RSS MiB':>8s} {'without/with':>12s}")
+    for name, label in (("chalice_zip", "zip as chalice makes it (no .pyc)"), ("bytecode_zip", "our zip (unchecked-hash .pyc)")):
+        c = cold[name]
+        ratio = f"{cold['ratio_without_to_with_bytecode']:.2f}x" if name == "bytecode_zip" else ""
+        lines.append(
+            f"  {label:46s} {c['total_ms']:9.0f} {c['import_ms']:8.0f} {c['first_request_ms']:8.0f} {c['cpu_ms']:7.0f} {c['spawn_to_response_ms']:11.0f} "
+            f"{c['maxrss_kb'] / 1024:8.0f} {ratio:>12s}"
+        )
+    lines.append(
+        f"  without bytecode / with bytecode: {cold['ratio_without_to_with_bytecode']:.2f}x (median of per-round ratios "
+        f"{cold['ratio_without_to_with_bytecode_paired']:.2f}x, CPU time {cold['ratio_without_to_with_bytecode_cpu']:.2f}x); "
+        f"{cold['bytecode_zip']['task_modules']:.0f} modules loaded from the package"
+    )
     return lines
 
 
@@ -406,8 +500,12 @@ def _package_lines(results: dict[str, Any]) -> list[str]:
         return [f"== Deployment package: not measured ({package.get('skipped', 'skipped')})"]
     zipped, unzipped = package["zip_bytes"] / 2**20, package["unzipped_bytes"] / 2**20
     top = list(package["by_entry"].items())[:8]
+    bytecode = package["bytecode"]
     return [
-        f"== Deployment package (chalice package, stage dev): {zipped:.2f} MiB zipped, {unzipped:.1f} MiB unzipped",
+        f"== Deployment package (chalice package + bytecode, stage dev): {zipped:.2f} MiB zipped, {unzipped:.1f} MiB unzipped",
+        f"  bytecode: {bytecode['compiled']} .pyc for {package['runtime']}, {len(bytecode['skipped'])} .py skipped; "
+        f"+{bytecode['added_zip_bytes'] / 2**20:.2f} MiB zipped, +{bytecode['added_unzipped_bytes'] / 2**20:.1f} MiB unzipped "
+        f"(chalice's zip: {package['chalice_zip_bytes'] / 2**20:.2f} MiB, {package['chalice_unzipped_bytes'] / 2**20:.1f} MiB)",
         "  largest (MiB zipped): " + ", ".join(f"{name} {sizes['zip_bytes'] / 2**20:.2f}" for name, sizes in top),
     ]
 
@@ -470,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm-rounds", type=int, default=10)
     parser.add_argument("--warm-iterations", type=int, default=200, help="requests per scenario per round")
     parser.add_argument("--flow-repeats", type=int, default=5, help="warm flows per kind when counting calls")
-    parser.add_argument("--no-package", action="store_true", help="skip chalice package (it needs PyPI)")
+    parser.add_argument("--no-package", action="store_true", help="skip chalice package (it needs PyPI) and the cold start from its zips")
     parser.add_argument("--no-peer", action="store_true", help="skip the Slack Bolt peer (it needs PyPI once)")
     parser.add_argument("--budget", type=int, default=570, help="seconds before the run stops itself")
     parser.add_argument("--out", type=Path, default=OUT / "results.json")
@@ -495,8 +593,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         peer = None if args.no_peer else peer_python(notes)
+        results["package"] = {"skipped": "--no-package"} if args.no_package else measure_package(notes)
         print("bench: starting moto server, the Zoho sandbox and the sign-in provider on 127.0.0.1 ...", flush=True)
-        with local_stack(tokens=3 * (args.repeats + 1) + 4) as stack:
+        with local_stack(tokens=5 * (args.repeats + 1) + 4) as stack:
+            tokens = iter(stack["tokens"])
             flow_env = clean_environment(
                 {
                     **stack["environment"],
@@ -508,7 +608,12 @@ def main(argv: list[str] | None = None) -> int:
             print("bench: AWS calls per flow ...", flush=True)
             calls, _ = run_child(["bench/calls.py"], flow_env, 180)
             print(f"bench: cold start x{args.repeats} (service, floor{', peer' if peer else ''}) ...", flush=True)
-            results["cold_start"] = measure_cold(stack, args.repeats, peer)
+            results["cold_start"] = measure_cold(stack, args.repeats, peer, tokens)
+            if "zip_bytes" in results["package"]:
+                print(f"bench: cold start as on Lambda x{args.repeats} (chalice's zip, ours with bytecode) ...", flush=True)
+                results["cold_start_lambda"] = measure_lambda_cold(stack, args.repeats, results["package"], tokens)
+            else:
+                results["cold_start_lambda"] = {"skipped": f"no package ({results['package']['skipped']})"}
             print("bench: peak memory ...", flush=True)
             results["memory"] = measure_memory(stack, args.memory_repeats)
         print("bench: warm requests ...", flush=True)
@@ -518,15 +623,6 @@ def main(argv: list[str] | None = None) -> int:
             if name != "_meta":
                 value["ratio_to_bare"] = value["median_us"] / warm["bare_route"]["median_us"]
         results["warm"] = warm
-        if args.no_package:
-            results["package"] = {"skipped": "--no-package"}
-        else:
-            print("bench: chalice package ...", flush=True)
-            try:
-                results["package"], _ = run_child(["bench/package.py"], clean_environment({"AWS_DEFAULT_REGION": "us-east-1"}), 300)
-            except BenchError as exc:
-                results["package"] = {"skipped": str(exc).splitlines()[0]}
-                notes.append(f"package not measured: {str(exc).splitlines()[0]}")
     except OutOfTime:
         print(f"bench: out of time after {args.budget} s; stopped", file=sys.stderr)
         return 2

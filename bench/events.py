@@ -22,8 +22,8 @@ def first_request(connection: str, token: str, referer: str = "https://books.zoh
     )
 
 
-def report(started: float, imported: float, answered: float, cpu_started: float, reply: dict[str, Any]) -> None:
-    """Print one cold-start measurement as the orchestrator reads it (a ``BENCH {json}`` line)."""
+def report(started: float, imported: float, answered: float, cpu_started: float, reply: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+    """Print one cold-start measurement as the orchestrator reads it (a ``BENCH {json}`` line), with ``extra``."""
     import json
     import resource
     import sys
@@ -37,5 +37,6 @@ def report(started: float, imported: float, answered: float, cpu_started: float,
         "status": reply["statusCode"],
         "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "modules": len(sys.modules),
+        **(extra or {}),
     }
     print("BENCH " + json.dumps(result), flush=True)
