@@ -45,17 +45,23 @@ def main() -> None:
     bytecode = add_bytecode(chalice_zip, result.zip_path, result.runtime)  # what package() does with bytecode=True
     compressed: Counter[str] = Counter()
     unzipped: Counter[str] = Counter()
+    compressed_bytecode: Counter[str] = Counter()
     with zipfile.ZipFile(result.zip_path) as archive:
         for info in archive.infolist():
             compressed[owner(info.filename)] += info.compress_size
             unzipped[owner(info.filename)] += info.file_size
+            if info.filename.endswith(".pyc"):
+                compressed_bytecode[owner(info.filename)] += info.compress_size
     print(
         "BENCH "
         + json.dumps(
             {
                 "zip_bytes": bytecode.zip_bytes_after,
                 "unzipped_bytes": bytecode.unzipped_bytes_after,
-                "by_entry": {name: {"zip_bytes": size, "unzipped_bytes": unzipped[name]} for name, size in compressed.most_common()},
+                "by_entry": {
+                    name: {"zip_bytes": size, "unzipped_bytes": unzipped[name], "bytecode_zip_bytes": compressed_bytecode[name]}
+                    for name, size in compressed.most_common()
+                },
                 "zip_path": os.path.relpath(result.zip_path, ROOT),
                 "runtime": result.runtime,
                 "bytecode": {
