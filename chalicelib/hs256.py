@@ -13,8 +13,9 @@ this module accepts, PyJWT accepts with the same payload, and it signs byte for 
 Stricter than PyJWT on purpose: a token has exactly one accepted spelling (base64url without
 padding, canonical, so no unused bits set), because the single-use record is keyed by the token's
 text and a second spelling of one token would be a second key. Header and payload must be JSON
-objects without duplicate names or non-finite numbers; ``crit`` (no extension is understood here)
-and a non-string ``kid`` are refused.
+objects of Unicode text (no unpaired surrogate escapes, which could not be stored or shown) without
+duplicate names or non-finite numbers; ``crit`` and ``b64`` (RFC 7797: no extension is understood
+here) and a non-string ``kid`` are refused.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 ALGORITHM = "HS256"
@@ -56,12 +58,16 @@ class BadSignature(JwsError):
     reason = "bad_signature"
 
 
-def verify(token: str, keys: Iterable[str]) -> dict[str, Any]:
+def verify(token: str, keys: Collection[str]) -> dict[str, Any]:
     """The payload of ``token`` if one of ``keys`` signed it with HS256; else a ``JwsError``.
 
-    The header is read only to refuse any other algorithm; the payload is parsed only after the
-    signature has been checked (in constant time per key).
+    ``keys``: the candidate keys, tried in order (never a single string: that would be a collection
+    of one-letter keys). An empty key or one that is not Unicode text is a configuration error
+    (``ValueError``, ``TypeError``), not a bad token. The header is read only to refuse any other
+    algorithm; the payload is parsed only after the signature has been checked (in constant time
+    per key).
     """
+    secrets = _key_bytes(keys)
     segments = token.split(".")
     if len(segments) != 3:
         raise MalformedToken("a JWS has three segments")
@@ -71,24 +77,33 @@ def verify(token: str, keys: Iterable[str]) -> dict[str, Any]:
     payload = _decode(payload_segment)
     if header.get("alg") != ALGORITHM:
         raise WrongAlgorithm(f"the algorithm must be {ALGORITHM}")
-    if "crit" in header or ("kid" in header and not isinstance(header["kid"], str)):
+    if "crit" in header or "b64" in header or ("kid" in header and not isinstance(header["kid"], str)):
         raise MalformedToken("unsupported header")
     signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
-    if not any(hmac.compare_digest(_mac(key, signing_input), signature) for key in keys):
+    if not any(hmac.compare_digest(hmac.digest(key, signing_input, hashlib.sha256), signature) for key in secrets):
         raise BadSignature("no key signed this token")
     return _json_object(payload)
 
 
 def sign(payload: Mapping[str, Any], key: str) -> str:
     """``payload`` as a compact HS256 JWS with the header ``{"alg":"HS256","typ":"JWT"}``."""
-    if not key:
-        raise ValueError("an HS256 key must not be empty")
+    (secret,) = _key_bytes([key])
     signing_input = _encode(_HEADER) + b"." + _encode(json.dumps(payload, separators=(",", ":"), allow_nan=False).encode())
-    return (signing_input + b"." + _encode(_mac(key, signing_input))).decode("ascii")
+    return (signing_input + b"." + _encode(hmac.digest(secret, signing_input, hashlib.sha256))).decode("ascii")
 
 
-def _mac(key: str, signing_input: bytes) -> bytes:
-    return hmac.new(key.encode("utf-8"), signing_input, hashlib.sha256).digest()
+def _key_bytes(keys: Collection[str]) -> list[bytes]:
+    if isinstance(keys, str):
+        raise TypeError("keys must be a collection of keys, not one string")
+    secrets = []
+    for key in keys:
+        if not key:
+            raise ValueError("an HS256 key must not be empty")
+        try:
+            secrets.append(key.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise ValueError("an HS256 key must be text; this one is not valid Unicode") from exc
+    return secrets
 
 
 def _encode(data: bytes) -> bytes:
@@ -111,8 +126,11 @@ def _decode(segment: str) -> bytes:
 
 def _json_object(data: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_names, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_names, parse_constant=_refuse_constant, parse_float=_finite_float)
+        # Raw UTF-8 cannot carry a lone surrogate, but an escape can ("\ud800"): such text could
+        # not be stored, logged or shown. Encoding it back finds one anywhere in the value.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeDecodeError, UnicodeEncodeError, ValueError, RecursionError) as exc:
         raise MalformedToken("not a JSON object") from exc
     if not isinstance(value, dict):
         raise MalformedToken("not a JSON object")
@@ -128,3 +146,10 @@ def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text} does not fit a float")
+    return number
