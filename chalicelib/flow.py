@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import hmac
 import logging
 import re
 import secrets
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 
 from chalicelib import logs
 from chalicelib.clock import Clock, now_ms
+from chalicelib.compare import same_text
 from chalicelib.config import Settings
 from chalicelib.confirmation import UNREAD, Confirmer, Decision, Unread
 from chalicelib.errors import (
@@ -134,7 +134,7 @@ class Flows:
         if "error" in params:
             # Checked before state: some providers drop state on errors, and an error changes nothing.
             raise SignInFailed("Sign-in was cancelled or refused. Go back to Zoho and click Connect to try again.", reason="oidc_error")
-        if not hmac.compare_digest(params.get("state", ""), attempt.oidc_state):
+        if not same_text(params.get("state", ""), attempt.oidc_state):
             raise SignInFailed(reason="oidc_state_mismatch")
         code = params.get("code", "")
         if not code:
@@ -261,7 +261,7 @@ class Flows:
 
     def _attempt_for_post(self, attempt_id: str | None, form: Mapping[str, str]) -> Attempt:
         attempt = self._attempt(attempt_id)
-        if not hmac.compare_digest(form.get("csrf_token", "").encode(), attempt.csrf_token.encode()):
+        if not same_text(form.get("csrf_token", ""), attempt.csrf_token):
             raise CsrfRejected()
         return attempt
 

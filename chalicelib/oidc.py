@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ if TYPE_CHECKING:
     import jwt
     import requests
 
+from chalicelib.compare import same_text
 from chalicelib.errors import ServiceUnavailable, SignInFailed
 
 logger = logging.getLogger(__name__)
@@ -101,17 +101,7 @@ class OidcClient:
         except jwt.PyJWTError as exc:
             logger.warning("oidc_id_token_invalid", extra={"error": type(exc).__name__})
             raise SignInFailed(reason="oidc_id_token_invalid") from exc
-        claimed_nonce = claims.get("nonce")
-        if not isinstance(claimed_nonce, str) or not hmac.compare_digest(claimed_nonce, nonce):
-            raise SignInFailed(reason="oidc_nonce_mismatch")
-        audience = claims["aud"]
-        if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != self._client_id:
-            raise SignInFailed(reason="oidc_azp_mismatch")
-        subject = claims["sub"]
-        if not isinstance(subject, str) or not subject.strip():
-            raise SignInFailed(reason="oidc_no_subject")
-        label = next((value for value in (claims.get("email"), claims.get("name")) if isinstance(value, str) and value.strip()), subject)
-        return Identity(subject=subject, label=label)
+        return identity_from_claims(claims, nonce=nonce, client_id=self._client_id)
 
     def _signing_key(self, metadata: _Metadata, id_token: str) -> jwt.PyJWK:
         """The JWKS key named by the token's ``kid``; OpenID Connect lets a provider with a single
@@ -160,3 +150,40 @@ class OidcClient:
             if self._jwks is None:
                 self._jwks = jwt.PyJWKClient(metadata.jwks_uri, cache_keys=True, lifespan=3600, timeout=5)
             return self._jwks
+
+
+MAX_SUBJECT_LENGTH = 255  # OpenID Connect Core, section 2: "MUST NOT exceed 255 ASCII characters"
+MAX_LABEL_LENGTH = 320  # the longest e-mail address
+
+
+def identity_from_claims(claims: Mapping[str, Any], *, nonce: str, client_id: str) -> Identity:
+    """Who signed in, from an ID token whose signature, issuer, audience and times PyJWT checked.
+
+    Checks the rest: our ``nonce``, ``azp`` when there are several audiences, and a ``sub`` that is
+    text we can store and show (and compare: it decides who may rebind an org). The label shown on
+    our pages is ``email`` or ``name`` when they are usable text, else the subject.
+    """
+    claimed_nonce = claims.get("nonce")
+    if not isinstance(claimed_nonce, str) or not same_text(claimed_nonce, nonce):
+        raise SignInFailed(reason="oidc_nonce_mismatch")
+    audience = claims.get("aud")
+    if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != client_id:
+        raise SignInFailed(reason="oidc_azp_mismatch")
+    subject = claims.get("sub")
+    if not _is_text(subject, MAX_SUBJECT_LENGTH):
+        raise SignInFailed(reason="oidc_bad_subject")
+    assert isinstance(subject, str)
+    labels = [value for value in (claims.get("email"), claims.get("name")) if isinstance(value, str) and _is_text(value, MAX_LABEL_LENGTH)]
+    label = labels[0] if labels else subject
+    return Identity(subject=subject, label=label)
+
+
+def _is_text(value: object, max_length: int) -> bool:
+    """A non-blank string of Unicode text (no unpaired surrogate) of at most ``max_length`` characters."""
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

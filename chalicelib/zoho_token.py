@@ -7,7 +7,7 @@ the token); the claims are checked here, one small function each, because Zoho c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ class ZohoClaims:
     exp_ms: int
 
 
-def verify_zoho_token(token: str | None, keys: Iterable[str], now_ms: int) -> ZohoClaims:
+def verify_zoho_token(token: str | None, keys: Collection[str], now_ms: int) -> ZohoClaims:
     """Verify Zoho's ``jwttoken`` and return its claims.
 
     ``keys``: candidate HS256 keys, tried in order (the current Secret Key first; a previous version
@@ -56,7 +56,7 @@ def verify_zoho_token(token: str | None, keys: Iterable[str], now_ms: int) -> Zo
     )
 
 
-def _verified_payload(token: str, keys: Iterable[str]) -> Mapping[str, Any]:
+def _verified_payload(token: str, keys: Collection[str]) -> Mapping[str, Any]:
     try:
         return hs256.verify(token, keys)
     except hs256.BadSignature as exc:

@@ -147,6 +147,7 @@ TOKEN_CASES = [
     TokenCase("organization_name blank", token_query(lambda s: signed(s, organization_name="   ")), 400, "bad_claim_organization_name"),
     TokenCase("organization_name null", token_query(lambda s: signed(s, organization_name=None)), 400, "bad_claim_organization_name"),
     TokenCase("organization_name too long", token_query(lambda s: signed(s, organization_name="n" * 600)), 400, "bad_claim_organization_name"),
+    TokenCase("organization_name with a lone surrogate", token_query(lambda s: signed(s, organization_name="Acme\ud800")), 400, "malformed_token"),
     TokenCase("unknown connection", token_query(signed), 404, "unknown_connection", "ec__com_someone_else"),
     TokenCase("connection with a NUL", token_query(signed), 404, "unknown_connection", "ec__com_acme%00"),
     TokenCase("connection in another case", token_query(signed), 404, "unknown_connection", "EC__COM_ACME"),
@@ -379,3 +380,36 @@ def test_a_cookie_not_shaped_like_ours_never_reaches_the_table(service: Any, coo
     response = service.http.get("/flow", headers={"Cookie": f"__Host-zoho_ec_attempt={cookie}"})
     assert (first.status_code, response.status_code, reference(response)) == (400, 400, "stale_attempt")
     assert reads == []
+
+
+@pytest.mark.parametrize("state", ["%C3%A9", "%ED%A0%80", "%FF", "%00", "x" * 5000])
+def test_a_callback_state_of_any_text_is_a_failed_sign_in(browser: Browser, stack: LocalStack, installation: Installation, state: str) -> None:
+    started = browser.start("connect", installation.token(stack))
+    assert started.status_code == 303
+    response = browser.get(f"/auth/callback?state={state}&code=x")
+    assert_page_headers(response)
+    assert (response.status_code, reference(response)) == (401, "oidc_state_mismatch")
+
+
+def test_every_read_of_the_flow_is_strongly_consistent(browser: Browser, stack: LocalStack, installation: Installation) -> None:
+    """Each step reads what the step before it wrote a moment earlier (the browser follows our
+    redirect at once); an eventually consistent read could still show the step before."""
+    from chalicelib import bootstrap
+
+    browser.get("/flow")  # builds the wiring
+    reads: list[tuple[str, bool]] = []
+    client = bootstrap.flows().store._client  # type: ignore[attr-defined]
+
+    def keep(params: dict[str, Any], **_: Any) -> None:
+        reads.append((params["Key"]["sk"]["S"].split("#", 1)[0], params.get("ConsistentRead", False)))
+
+    client.meta.events.register("before-parameter-build.dynamodb.GetItem", keep)
+    try:
+        browser.decide(browser.connect(installation), "allow")
+        browser.get("/flow")
+        browser.start("revoke", installation.token(stack))
+        browser.decide(browser.get("/flow"), "revoke")
+        browser.get("/flow")
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb.GetItem", keep)
+    assert sorted(set(reads)) == [("ATTEMPT", True), ("CONN", True), ("TOKEN", True)]
