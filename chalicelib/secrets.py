@@ -45,7 +45,11 @@ def parse_extension_key(secret_id: str, raw: object) -> str:
         key = parsed.get("secret_key") if isinstance(parsed, dict) else None
         if not isinstance(key, str) or not key.strip():
             raise SecretFormatError(f'Secret {secret_id} is JSON without a non-empty string "secret_key".')
-        return key.strip()
+        value = key.strip()
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # "\ud800" in JSON: it could sign nothing
+        raise SecretFormatError(f"Secret {secret_id} is not valid Unicode text; store the Secret Key exactly as Zoho shows it.") from exc
     return value
 
 

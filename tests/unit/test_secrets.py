@@ -78,6 +78,8 @@ def test_accepted_secret_formats(raw: str, key: str) -> None:
         ('{"secret_key": ""}', 'Secret ext is JSON without a non-empty string "secret_key".'),
         ('{"key": "x"}', 'Secret ext is JSON without a non-empty string "secret_key".'),
         ('{"secret_key": 5}', 'Secret ext is JSON without a non-empty string "secret_key".'),
+        ('{"secret_key": "\\ud800abc"}', "Secret ext is not valid Unicode text; store the Secret Key exactly as Zoho shows it."),
+        ("key\ud800", "Secret ext is not valid Unicode text; store the Secret Key exactly as Zoho shows it."),
     ],
 )
 def test_malformed_secrets_fail_loudly_without_showing_the_value(raw: object, message: str) -> None:
