@@ -49,6 +49,9 @@ class DynamoStore:
             self._client.put_item(TableName=self._table, Item=self._dump(item), ConditionExpression="attribute_not_exists(pk)")
 
     def get_attempt(self, attempt_id: str, now: float) -> Attempt | None:
+        # Strongly consistent: each step reads what the step before wrote a moment earlier (the
+        # browser follows our redirect at once); an eventually consistent read may still see the
+        # step before, and show "sign-in has not completed" or refuse a decision as stale.
         item = self._get(f"ATTEMPT#{attempt_id}", "ATTEMPT")
         if item is None:
             return None
@@ -75,7 +78,7 @@ class DynamoStore:
 
     # used tokens ----------------------------------------------------------------------------
     def token_holder(self, token_hash: str, now: float) -> str | None:
-        holder = self._get(f"TOKEN#{token_hash}", "TOKEN", consistent=True)
+        holder = self._get(f"TOKEN#{token_hash}", "TOKEN")
         if holder is None or int(holder["expires_at"]) <= now:
             return None
         return str(holder["attempt_id"])
@@ -92,13 +95,13 @@ class DynamoStore:
                     ExpressionAttributeValues=self._dump({":now": int(now)}),
                 )
         except StaleWrite:
-            holder = self._get(f"TOKEN#{token_hash}", "TOKEN", consistent=True)
+            holder = self._get(f"TOKEN#{token_hash}", "TOKEN")
             return str(holder["attempt_id"]) if holder else attempt_id
         return attempt_id
 
     # connections ----------------------------------------------------------------------------
     def get_connection(self, organization_id: str, connection: str) -> ConnectionRecord | None:
-        item = self._get(f"ORG#{organization_id}", f"CONN#{connection}", consistent=True)
+        item = self._get(f"ORG#{organization_id}", f"CONN#{connection}")
         return None if item is None else _connection_from(item)
 
     def save_connection(self, record: ConnectionRecord, audit: AuditEvent) -> None:
@@ -183,9 +186,10 @@ class DynamoStore:
         return records, _encode_cursor(cursor) if cursor else None
 
     # plumbing -------------------------------------------------------------------------------
-    def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        """Always strongly consistent: every read decides something about a write just made."""
         with self._errors():
-            reply = self._client.get_item(TableName=self._table, Key=self._dump({"pk": pk, "sk": sk}), ConsistentRead=consistent)
+            reply = self._client.get_item(TableName=self._table, Key=self._dump({"pk": pk, "sk": sk}), ConsistentRead=True)
         item = reply.get("Item")
         return None if item is None else self._load(item)
 
