@@ -28,7 +28,7 @@ class _Context(logging.Filter):
 
 
 def configure() -> None:
-    """Send the service's logs as JSON to stdout (CloudWatch Logs in Lambda). Idempotent."""
+    """Send the service's logs as JSON lines to stderr (CloudWatch Logs in Lambda). Idempotent."""
     global _configured
     if _configured:  # every request calls this: no lock once it is done
         return
@@ -37,16 +37,25 @@ def configure() -> None:
             return
         from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-        handler = logging.StreamHandler()
+        handler = _JsonLines()
         handler.setFormatter(LambdaPowertoolsFormatter(service=SERVICE))
         handler.addFilter(_Context())
         service_logger = logging.getLogger("chalicelib")
         service_logger.addHandler(handler)
         service_logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
-        # Lambda's runtime puts its own plain-text handler on the root logger: without this every
-        # line would be written twice. Elsewhere (tests, chalice local) records still propagate.
-        service_logger.propagate = "AWS_LAMBDA_FUNCTION_NAME" not in os.environ
+        # This handler writes every line. A handler on the root logger (Lambda's runtime puts a
+        # plain-text one there, and so does chalice local) would write each one a second time.
+        service_logger.propagate = False
         _configured = True
+
+
+def service_handlers() -> list[logging.Handler]:
+    """The handlers ``configure`` put on the service's logger (one once configured)."""
+    return [handler for handler in logging.getLogger("chalicelib").handlers if isinstance(handler, _JsonLines)]
+
+
+class _JsonLines(logging.StreamHandler):
+    """The service's JSON lines on stderr (Lambda sends a function's output to CloudWatch Logs)."""
 
 
 def start_request(request_id: str | None) -> None:

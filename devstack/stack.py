@@ -162,7 +162,7 @@ class LocalStack:
         chalice = Path(sys.executable).with_name("chalice")
         command = [str(chalice), "local", "--no-autoreload", "--stage", self.stage, "--host", "127.0.0.1", "--port", port]
         if self.log_path is not None:
-            self._log = self.log_path.open("ab")
+            self._log = self.log_path.open("wb")  # this run's log only: never lines an older version wrote
         env = {**os.environ, **self.service_environment(), "PYTHONUNBUFFERED": "1"}
         self._service = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert self._service.stdout is not None

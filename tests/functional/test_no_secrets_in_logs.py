@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import re
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -16,8 +19,25 @@ JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}")
 DEV_SERVERS = ("werkzeug", "moto", "oidc_provider_mock")
 
 
-def test_a_full_flow_logs_no_secret(browser: Browser, stack: LocalStack, installation: Installation, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO)
+@pytest.fixture
+def service_log() -> Iterator[io.StringIO]:
+    """What the service's log handler writes (stdout in Lambda: CloudWatch Logs), as written."""
+    from chalicelib import logs
+
+    logs.configure()
+    (handler,) = logs.service_handlers()
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    try:
+        yield stream
+    finally:
+        handler.setStream(previous)
+
+
+def test_a_full_flow_logs_no_secret(
+    browser: Browser, stack: LocalStack, installation: Installation, caplog: pytest.LogCaptureFixture, service_log: io.StringIO
+) -> None:
+    caplog.set_level(logging.INFO)  # the libraries' logs (botocore, urllib3, chalice) go to the root logger
     token = installation.token(stack)
     started = browser.start("connect", token)
     sign_in = requests.post(started.headers["Location"], data={"sub": "ada@acme.example"}, allow_redirects=False, timeout=5)
@@ -29,9 +49,10 @@ def test_a_full_flow_logs_no_secret(browser: Browser, stack: LocalStack, install
     browser.decide(browser.get("/flow"), "revoke")
     client_secret = stack.aws_client("secretsmanager").get_secret_value(SecretId=stack.stage_env["OIDC_CLIENT_SECRET_ID"])["SecretString"]
 
-    service_records = [record for record in caplog.records if not record.name.startswith(DEV_SERVERS)]
-    assert [record.getMessage() for record in service_records].count("zoho_confirmed_transition") == 2
-    logged = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in service_records)
+    lines = [json.loads(line) for line in service_log.getvalue().splitlines()]
+    assert [line["message"] for line in lines].count("zoho_confirmed_transition") == 2
+    library_records = [record for record in caplog.records if not record.name.startswith(DEV_SERVERS)]
+    logged = service_log.getvalue() + "\n".join(f"{record.getMessage()} {record.__dict__}" for record in library_records)
     for secret in (stack.extension_secret_key, token, code, csrf, browser.cookie, client_secret):
         assert secret
         assert secret not in logged

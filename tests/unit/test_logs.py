@@ -11,7 +11,7 @@ from chalicelib import logs
 
 def test_log_lines_are_json_with_correlation_and_flow_ids() -> None:
     logs.configure()
-    handler = next(h for h in logging.getLogger("chalicelib").handlers if isinstance(h, logging.StreamHandler))
+    (handler,) = logs.service_handlers()
     stream = io.StringIO()
     previous = handler.setStream(stream)
     try:
@@ -38,4 +38,21 @@ def test_log_lines_are_json_with_correlation_and_flow_ids() -> None:
 def test_configure_is_idempotent() -> None:
     logs.configure()
     logs.configure()
-    assert sum(isinstance(h, logging.StreamHandler) for h in logging.getLogger("chalicelib").handlers) == 1
+    assert len(logs.service_handlers()) == 1
+
+
+def test_each_line_is_written_once_not_again_by_a_handler_on_the_root_logger() -> None:
+    """Lambda's runtime and chalice local both put a plain-text handler on the root logger."""
+    logs.configure()
+    root_stream = io.StringIO()
+    root_handler = logging.StreamHandler(root_stream)
+    logging.getLogger().addHandler(root_handler)
+    (handler,) = logs.service_handlers()
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    try:
+        logging.getLogger("chalicelib.flow").warning("written_once")
+    finally:
+        handler.setStream(previous)
+        logging.getLogger().removeHandler(root_handler)
+    assert (json.loads(stream.getvalue())["message"], root_stream.getvalue()) == ("written_once", "")
