@@ -569,7 +569,7 @@ def git_revision() -> str:
 # -- main -------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=15, help="fresh processes per cold-start variant (median reported)")
+    parser.add_argument("--repeats", type=int, default=21, help="fresh processes per cold-start variant (median reported)")
     parser.add_argument("--memory-repeats", type=int, default=3)
     parser.add_argument("--warm-rounds", type=int, default=10)
     parser.add_argument("--warm-iterations", type=int, default=200, help="requests per scenario per round")
