@@ -40,6 +40,7 @@ PEER_REQUIREMENTS = BENCH / "requirements-peer.txt"
 # Targets (docs/performance.md). Checked here, never asserted in tests.
 COLD_MAX_RATIO = 1.15
 WARM_MAX_RATIO = 1.5
+WARM_BUDGET_US = 1000
 PACKAGE_MAX_BYTES = 2 * 1024 * 1024
 # Worth more than the 2 MiB (docs/performance.md): cryptography, with the cffi + pycparser it requires
 # (Authlib and PyJWT need it: the provider's ID tokens are RS256/ES256/PS256/EdDSA), and Powertools
@@ -365,6 +366,17 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     for route in WARM_ROUTES:
         ratio = warm[route]["ratio_to_bare"]
         rows.append(_target(f"warm {route} / bare route", f"{ratio:.1f}x", f"<= {WARM_MAX_RATIO}x", ratio <= WARM_MAX_RATIO))
+    # The budget proposed instead (docs/performance.md, Targets): the ratio cannot be met by a route
+    # that does any work, an absolute in-process time per request can.
+    slowest = max(WARM_ROUTES, key=lambda route: warm[route]["median_us"])
+    rows.append(
+        _target(
+            "warm time per request, slowest route (proposed)",
+            f"{warm[slowest]['median_us']:.0f} µs ({slowest})",
+            f"<= {WARM_BUDGET_US} µs",
+            warm[slowest]["median_us"] <= WARM_BUDGET_US,
+        )
+    )
     table = results["aws_calls"]["per_step"]
     warm_sm = sum(row["secretsmanager"] for name, row in table.items() if ".warm." in name and not name.endswith("TOTAL"))
     rows.append(_target("Secrets Manager calls on a warm container", str(warm_sm), "0", warm_sm == 0))
