@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from chalice.app import Request, Response
 
 from chalicelib import bootstrap, logs
 from chalicelib.config import ConfigError, Settings
+from chalicelib.datacenters import origin_of
 from chalicelib.errors import FlowError, InvalidZohoToken
 from chalicelib.flow import Flows, Web
 from chalicelib.forms import parse_form
@@ -126,13 +126,22 @@ def form_of(request: Request) -> dict[str, str]:
 
 
 def attempt_cookie(request: Request) -> str | None:
-    cookie = SimpleCookie()
-    try:
-        cookie.load(request.headers.get("cookie", ""))
-    except CookieError:
-        return None
-    morsel = cookie.get(COOKIE_NAME)
-    return morsel.value if morsel is not None and morsel.value else None
+    """Our attempt cookie's value from the ``Cookie`` header, whatever other cookies it carries.
+
+    Split as RFC 6265 (section 5.4) tells browsers to write it: ``name=value`` pairs separated by
+    ``;``. Not ``http.cookies.SimpleCookie``: it drops every cookie once it meets one it cannot
+    parse (``a=b c``, ``prefs={"a":1}``, a bare ``flag``), and browsers send such cookies, set by
+    other scripts on a parent domain, before ours. A ``__Host-`` cookie can only be set by this
+    host, so the first one with our name is ours; its value is checked for shape by the flow.
+    """
+    for pair in request.headers.get("cookie", "").split(";"):
+        name, equals, value = pair.partition("=")
+        if equals and name.strip() == COOKIE_NAME:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value or None
+    return None
 
 
 def to_response(result: Page | Redirect, product_name: str) -> Response:
@@ -164,4 +173,4 @@ def _cookie_header(value: str | None, max_age: int) -> str:
 
 def origin_header(request: Request) -> str | None:
     value = request.headers.get("origin")
-    return value if value and urlsplit(value).scheme in ("http", "https") else None
+    return value if value and origin_of(value) is not None else None  # origin_of: None for anything unparsable

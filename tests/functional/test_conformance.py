@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from devstack.stack import LocalStack
-from tests.conftest import CONNECTION, Browser, Installation, csrf_of, text_of
+from tests.conftest import CONNECTION, COOKIE, Browser, Installation, csrf_of, text_of
 
 HTML = "text/html; charset=utf-8"
 HOUR_MS = 3_600_000
@@ -39,6 +39,14 @@ def signed(stack: LocalStack, *, key: str | None = None, algorithm: str = "HS256
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
         return jwt.encode(payload, key or stack.extension_secret_key, algorithm=algorithm, headers={"typ": "JWT"})
+
+
+def signed_utf8(stack: LocalStack, **claims: object) -> str:
+    """Signed as a JWT library that writes JSON as UTF-8 (not as \\u escapes) would sign it."""
+    payload = {"user_id": "4000000012345", "organization_id": "600999000111", "organization_name": "Zylker", "exp": now_ms() + HOUR_MS, **claims}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+        return jwt.api_jws.encode(json.dumps(payload, ensure_ascii=False).encode(), stack.extension_secret_key, algorithm="HS256", headers={"typ": "JWT"})
 
 
 def reference(page: Any) -> str:
@@ -147,6 +155,19 @@ TOKEN_CASES = [
     TokenCase("organization_name blank", token_query(lambda s: signed(s, organization_name="   ")), 400, "bad_claim_organization_name"),
     TokenCase("organization_name null", token_query(lambda s: signed(s, organization_name=None)), 400, "bad_claim_organization_name"),
     TokenCase("organization_name too long", token_query(lambda s: signed(s, organization_name="n" * 600)), 400, "bad_claim_organization_name"),
+    # DynamoDB keys are limited in bytes (2048 for a partition key): the org id is part of one.
+    TokenCase(
+        "organization_id of 512 four-byte characters",
+        token_query(lambda s: signed_utf8(s, organization_id="\U0001f600" * 512)),
+        400,
+        "bad_claim_organization_id",
+    ),
+    TokenCase(
+        "organization_name of 512 three-byte characters",
+        token_query(lambda s: signed_utf8(s, organization_name="\u20ac" * 512)),
+        400,
+        "bad_claim_organization_name",
+    ),
     TokenCase("organization_name with a lone surrogate", token_query(lambda s: signed(s, organization_name="Acme\ud800")), 400, "malformed_token"),
     TokenCase("unknown connection", token_query(signed), 404, "unknown_connection", "ec__com_someone_else"),
     TokenCase("connection with a NUL", token_query(signed), 404, "unknown_connection", "ec__com_acme%00"),
@@ -321,6 +342,9 @@ def test_identity_comes_only_from_the_verified_token(browser: Browser, stack: Lo
         ("https://evil.example/", "EU", "EU"),
         ("EU.evil.example/", None, "SANDBOX"),
         ("SANDBOX/some/page?x=1", None, "SANDBOX"),
+        (None, "http://[::1", "SANDBOX"),
+        ("EU", "https://books.zoho.eu[=", "EU"),
+        ("http://[::1/x", "codehttp://[::1", "SANDBOX"),
     ],
 )
 def test_the_post_message_target_is_an_allowlisted_origin_never_request_input(
@@ -413,3 +437,17 @@ def test_every_read_of_the_flow_is_strongly_consistent(browser: Browser, stack: 
     finally:
         client.meta.events.unregister("before-parameter-build.dynamodb.GetItem", keep)
     assert sorted(set(reads)) == [("ATTEMPT", True), ("CONN", True), ("TOKEN", True)]
+
+
+@pytest.mark.parametrize(
+    "before",
+    ["a=b c", 'a=b"c', 'prefs={"a":1}', "a=\\x", "a=\u00e9", "flag", "a@b=1", "expires=1", "path=/", "__Host-zoho_ec_attempt", "=x"],
+)
+def test_another_cookie_the_browser_sends_first_does_not_hide_ours(browser: Browser, stack: LocalStack, installation: Installation, before: str) -> None:
+    """Cookies set by other scripts on a parent domain come first, and browsers send them as they
+    are: a cookie that is not a valid Python ``SimpleCookie`` must not cost the person the attempt."""
+    started = browser.start("revoke", installation.token(stack))
+    assert started.status_code == 303
+    response = browser.get("/flow", headers={"Cookie": f"{before}; {COOKIE}={browser.cookie}; last=1"})
+    assert response.status_code == 200
+    assert "Disconnect Zylker Industries from Acme?" in text_of(response)
