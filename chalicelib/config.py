@@ -85,8 +85,8 @@ def _absolute_url(environ: Mapping[str, str], name: str, *, required: bool) -> s
     value = _required(environ, name) if required else _optional(environ, name)
     if value is None:
         return None
-    parts = urlsplit(value)
-    if origin_of(value) is None or parts.query or parts.fragment:
+    # origin_of first: urlsplit raises ValueError on some garbled URLs ("http://[::1").
+    if origin_of(value) is None or urlsplit(value).query or urlsplit(value).fragment:
         raise ConfigError(f"{name} must be an absolute http(s) URL without query or fragment, got {value!r}.")
     return value.rstrip("/")
 
