@@ -12,7 +12,7 @@ from chalicelib.confirmation import Decision
 from chalicelib.errors import FlowError
 from chalicelib.flow import Flows
 from chalicelib.models import ConnectionRecord, Status
-from chalicelib.zoho_token import MAX_CLAIM_LENGTH, ZohoClaims
+from chalicelib.zoho_token import ZohoClaims, claim_fits
 
 MAX_PAGE = 100
 
@@ -75,7 +75,7 @@ def force_revoke(flows: Flows, organization_id: str, connection: str) -> dict[st
 
 def _record(flows: Flows, organization_id: str, connection: str) -> ConnectionRecord:
     # No record can have a longer id than a verified claim; a longer one must not become a key.
-    if len(organization_id) > MAX_CLAIM_LENGTH or connection not in flows.settings.connection_api_names:
+    if not claim_fits(organization_id) or connection not in flows.settings.connection_api_names:
         raise NotFound()
     record = flows.store.get_connection(organization_id, connection)
     if record is None:

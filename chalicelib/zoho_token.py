@@ -23,7 +23,17 @@ EXP_LEEWAY_MS = 30_000
 # A Zoho token is ~300 bytes; anything far larger is not one (and is refused before any parsing).
 MAX_TOKEN_LENGTH = 4096
 IDENTITY_CLAIMS = ("user_id", "organization_id", "organization_name")
-MAX_CLAIM_LENGTH = 512
+# In UTF-8 bytes, not characters: the org id is part of DynamoDB keys, which are limited in bytes
+# (2048 for a partition key: "ORG#" + 512 four-byte characters would not fit).
+MAX_CLAIM_BYTES = 512
+
+
+def claim_fits(value: str) -> bool:
+    """Whether an identity claim's value is within ``MAX_CLAIM_BYTES`` (and encodable at all)."""
+    try:
+        return len(value.encode("utf-8")) <= MAX_CLAIM_BYTES
+    except UnicodeEncodeError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,7 @@ def _verified_payload(token: str, keys: Collection[str]) -> Mapping[str, Any]:
 
 def _identity_claim(payload: Mapping[str, Any], name: str) -> str:
     value = payload.get(name)
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_CLAIM_LENGTH:
+    if not isinstance(value, str) or not value.strip() or not claim_fits(value):
         raise InvalidZohoToken(reason=f"bad_claim_{name}")
     return value
 

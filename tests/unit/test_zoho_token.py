@@ -185,3 +185,14 @@ def test_a_valid_token_has_exactly_one_accepted_spelling(respell: Callable[[str]
     with pytest.raises(InvalidZohoToken) as caught:
         verify_zoho_token(variant, [KEY], NOW_MS)
     assert caught.value.reason == "malformed_token"
+
+
+@pytest.mark.parametrize(("value", "accepted"), [("\U0001f600" * 128, True), ("\U0001f600" * 128 + "x", False), ("6" * 512, True), ("6" * 513, False)])
+def test_identity_claims_are_limited_in_utf8_bytes(value: str, accepted: bool) -> None:
+    token = zoho_token(organization_id=value)
+    if accepted:
+        assert verify_zoho_token(token, [KEY], NOW_MS).organization_id == value
+    else:
+        with pytest.raises(InvalidZohoToken) as caught:
+            verify_zoho_token(token, [KEY], NOW_MS)
+        assert caught.value.reason == "bad_claim_organization_id"
