@@ -75,6 +75,11 @@ class OidcClient:
         except requests.RequestException as exc:
             logger.error("oidc_unreachable", extra={"error": type(exc).__name__})
             raise ServiceUnavailable() from exc
+        except (ValueError, TypeError) as exc:
+            # Authlib's parsing of a reply that is not an OAuth token response: a body that is not
+            # a JSON object, an expires_in that is not a number. The provider's fault, not the person's.
+            logger.error("oidc_token_reply_invalid", extra={"error": type(exc).__name__})
+            raise ServiceUnavailable() from exc
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
             raise SignInFailed(reason="oidc_no_id_token")
@@ -101,6 +106,9 @@ class OidcClient:
         except jwt.PyJWTError as exc:
             logger.warning("oidc_id_token_invalid", extra={"error": type(exc).__name__})
             raise SignInFailed(reason="oidc_id_token_invalid") from exc
+        except ValueError as exc:  # PyJWKClient reading a JWKS reply that is not JSON (a maintenance page)
+            logger.error("oidc_jwks_invalid", extra={"error": type(exc).__name__})
+            raise ServiceUnavailable() from exc
         return identity_from_claims(claims, nonce=nonce, client_id=self._client_id)
 
     def _signing_key(self, metadata: _Metadata, id_token: str) -> jwt.PyJWK:
@@ -135,7 +143,10 @@ class OidcClient:
         if not isinstance(document, dict) or str(document.get("issuer", "")).rstrip("/") != self._issuer:
             logger.error("oidc_issuer_mismatch", extra={"configured": self._issuer})
             raise ServiceUnavailable()
-        offered = document.get("id_token_signing_alg_values_supported") or ["RS256"]
+        # Required by OpenID Connect Discovery; RS256 when a provider leaves it out.
+        offered = document.get("id_token_signing_alg_values_supported", ["RS256"])
+        if not isinstance(offered, list) or not all(isinstance(alg, str) for alg in offered):
+            offered = []
         algorithms = tuple(alg for alg in ACCEPTED_ALGORITHMS if alg in offered)
         endpoints = [document.get(name) for name in ("authorization_endpoint", "token_endpoint", "jwks_uri")]
         if not algorithms or not all(isinstance(url, str) and url.startswith(("https://", "http://")) for url in endpoints):
