@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 import secrets
 from typing import Any
 
@@ -34,10 +35,10 @@ def as_json(record: ConnectionRecord) -> dict[str, Any]:
 
 
 def list_connections(flows: Flows, *, limit: str | None = None, after: str | None = None) -> dict[str, Any]:
-    try:
-        size = int(limit) if limit is not None else 50
-    except ValueError:
-        raise BadAdminRequest("limit must be a whole number") from None
+    # ASCII digits only: int() also takes "+5", " 5 ", "5_0" and other scripts' digits.
+    if limit is not None and not re.fullmatch(r"[0-9]{1,4}", limit):
+        raise BadAdminRequest("limit must be a whole number")
+    size = int(limit) if limit is not None else 50
     if not 1 <= size <= MAX_PAGE:
         raise BadAdminRequest(f"limit must be between 1 and {MAX_PAGE}")
     try:

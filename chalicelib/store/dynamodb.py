@@ -219,15 +219,29 @@ def _encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
+# DynamoDB's limits on key attributes, in UTF-8 bytes: a longer key is a ValidationException (a 503).
+_KEY_BYTES = {"pk": 2048, "sk": 1024}
+
+
 def _decode_cursor(cursor: str) -> dict[str, Any]:
-    """A cursor this store returned; anything else raises ValueError."""
+    """A cursor this store returned (a table key: {"pk": {"S": ...}, "sk": {"S": ...}} within
+    DynamoDB's key limits); anything else raises ValueError."""
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise ValueError("not a cursor") from exc
-    if not isinstance(key, dict) or set(key) != {"pk", "sk"} or not all(isinstance(v, dict) and isinstance(v.get("S"), str) for v in key.values()):
+    if not isinstance(key, dict) or set(key) != set(_KEY_BYTES) or not all(_is_key_value(key[name], limit) for name, limit in _KEY_BYTES.items()):
         raise ValueError("not a cursor")
     return key
+
+
+def _is_key_value(value: object, max_bytes: int) -> bool:
+    if not isinstance(value, dict) or set(value) != {"S"} or not isinstance(value["S"], str) or not value["S"]:
+        return False
+    try:
+        return len(value["S"].encode("utf-8")) <= max_bytes
+    except UnicodeEncodeError:
+        return False
 
 
 def _write_id() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -62,7 +63,17 @@ def test_admin_lists_connections_page_by_page(browser: Browser, stack: LocalStac
 
 
 @pytest.mark.parametrize(
-    ("query", "status", "error"), [("limit=0", 400, "bad_admin_request"), ("limit=x", 400, "bad_admin_request"), ("limit=101", 400, "bad_admin_request")]
+    ("query", "status", "error"),
+    [
+        ("limit=0", 400, "bad_admin_request"),
+        ("limit=x", 400, "bad_admin_request"),
+        ("limit=101", 400, "bad_admin_request"),
+        ("limit=%D9%A3", 400, "bad_admin_request"),  # an Arabic-Indic 3: int() takes it
+        ("limit=5_0", 400, "bad_admin_request"),
+        ("limit=%2B5", 400, "bad_admin_request"),
+        ("limit=%205%20", 400, "bad_admin_request"),
+        ("limit=" + "9" * 5000, 400, "bad_admin_request"),
+    ],
 )
 def test_admin_refuses_bad_listing_parameters(service: Any, query: str, status: int, error: str) -> None:
     response = service.http.get(f"/admin/connections?{query}")
@@ -128,7 +139,25 @@ def test_confirmed_connections_are_published_to_eventbridge(stack: LocalStack) -
     }
 
 
-@pytest.mark.parametrize("cursor", ["garbage", "e30", "eyJwayI6IDF9", "%7B%7D"])
+def _cursor(key: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage",
+        "e30",
+        "eyJwayI6IDF9",
+        "%7B%7D",
+        base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode().rstrip("="),  # nested past the recursion limit
+        _cursor({"pk": {"S": "ORG#" + "6" * 3000}, "sk": {"S": "CONN#ec__com_acme"}}),  # over DynamoDB's key size
+        _cursor({"pk": {"S": ""}, "sk": {"S": ""}}),
+        _cursor({"pk": {"S": "ORG#1", "N": "1"}, "sk": {"S": "CONN#x"}}),
+        _cursor({"pk": {"S": "ORG#\ud800"}, "sk": {"S": "CONN#x"}}),
+        "A" * 5000,
+    ],
+)
 def test_admin_refuses_a_cursor_it_did_not_make(service: Any, cursor: str) -> None:
     response = service.http.get(f"/admin/connections?after={cursor}")
     assert (response.status_code, json.loads(response.body)["error"]) == (400, "bad_admin_request")
