@@ -67,6 +67,10 @@ class OidcClient:
         from authlib.integrations.requests_client import OAuth2Session
 
         oauth = OAuth2Session(self._client_id, self._client_secret(), redirect_uri=redirect_uri, code_challenge_method="S256")
+        # A new session per exchange, so no one's token outlives it; but on the service's connection
+        # pools, so the token endpoint's TLS connection is made once per container, not per sign-in.
+        for prefix, adapter in self._session.adapters.items():
+            oauth.mount(prefix, adapter)
         try:
             token = oauth.fetch_token(self._discover().token_endpoint, code=code, code_verifier=code_verifier, timeout=HTTP_TIMEOUT)
         except OAuthError as exc:

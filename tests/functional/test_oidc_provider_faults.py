@@ -1,17 +1,18 @@
 """A sign-in provider that answers oddly: its faults are ours to absorb as a 503 page, never a 500.
 
 A small provider on loopback whose discovery document, token endpoint and JWKS answer whatever a
-test sets; OidcClient talks to it over real HTTP, as it talks to the real provider.
+test sets; OidcClient talks to it over real HTTP/1.1, as it talks to the real provider.
 """
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import flask
 import jwt
 import pytest
 import requests
@@ -19,7 +20,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib.errors import FlowError
 from chalicelib.oidc import Identity, OidcClient
-from devstack.servers import BackgroundServer
 
 CLIENT = "zoho-external-connections"
 NONCE = "nonce-we-issued"
@@ -28,15 +28,50 @@ ABSENT = object()
 
 
 class Provider:
+    """The provider's three endpoints on a stdlib HTTP/1.1 server that keeps connections open, as real
+    servers do (Werkzeug's development server closes every connection, so it cannot show reuse)."""
+
     def __init__(self) -> None:
         self.answers: dict[str, tuple[int, str, str]] = {}
         self.discovery_changes: dict[str, Any] = {}
-        app = flask.Flask("misbehaving-provider")
-        app.add_url_rule("/.well-known/openid-configuration", "discovery", self._discovery)
-        app.add_url_rule("/jwks", "jwks", lambda: self._answer("jwks", json.dumps({"keys": [self._public_jwk()]})))
-        app.add_url_rule("/token", "token", lambda: self._answer("token", json.dumps(self.token_reply())), methods=["POST"])
-        self.server = BackgroundServer(app)
-        self.issuer = self.server.url
+        self.connections: list[tuple[str, int]] = []  # (endpoint, the client's port) per request
+        provider = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                endpoint = {"/.well-known/openid-configuration": "discovery", "/jwks": "jwks"}.get(self.path, "unknown")
+                self._reply(endpoint, *provider.answer(endpoint))
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self._reply("token", *provider.answer("token"))
+
+            def _reply(self, endpoint: str, status: int, body: str, content_type: str) -> None:
+                provider.connections.append((endpoint, self.client_address[1]))
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer(self, endpoint: str) -> tuple[int, str, str]:
+        if endpoint in self.answers:
+            return self.answers[endpoint]
+        defaults = {"discovery": self._discovery, "jwks": lambda: {"keys": [self._public_jwk()]}, "token": self.token_reply}
+        if endpoint not in defaults:
+            return (404, "", "text/plain")
+        return (200, json.dumps(defaults[endpoint]()), "application/json")
 
     def token_reply(self, **changes: Any) -> dict[str, Any]:
         now = int(time.time())
@@ -44,7 +79,7 @@ class Provider:
         id_token = jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": "k1"})
         return {"access_token": "at", "token_type": "Bearer", "id_token": id_token, **changes}
 
-    def _discovery(self) -> flask.Response:
+    def _discovery(self) -> dict[str, Any]:
         document = {
             "issuer": self.issuer,
             "authorization_endpoint": f"{self.issuer}/authorize",
@@ -53,12 +88,7 @@ class Provider:
             "id_token_signing_alg_values_supported": ["RS256"],
             **self.discovery_changes,
         }
-        document = {name: value for name, value in document.items() if value is not ABSENT}
-        return flask.Response(json.dumps(document), content_type="application/json")
-
-    def _answer(self, endpoint: str, default: str) -> flask.Response:
-        status, body, content_type = self.answers.get(endpoint, (200, default, "application/json"))
-        return flask.Response(body, status=status, content_type=content_type)
+        return {name: value for name, value in document.items() if value is not ABSENT}
 
     @staticmethod
     def _public_jwk() -> dict[str, Any]:
@@ -69,7 +99,8 @@ class Provider:
 def provider() -> Iterator[Provider]:
     provider = Provider()
     yield provider
-    provider.server.stop()
+    provider.server.shutdown()
+    provider.server.server_close()
 
 
 def sign_in(provider: Provider) -> Identity:
@@ -121,3 +152,18 @@ def test_a_discovery_document_with_odd_algorithms_is_a_503(provider: Provider, a
     with pytest.raises(FlowError) as caught:
         sign_in(provider)
     assert (caught.value.status, caught.value.reason) == (503, "service_unavailable")
+
+
+def test_sign_ins_reuse_one_connection_to_the_provider(provider: Provider) -> None:
+    """Authlib makes a new session per code exchange (so no one's token outlives it); the service's
+    connection pools are mounted on it, so the token endpoint's TLS connection is made once per
+    container, not once per sign-in."""
+    provider.answers.clear()
+    provider.discovery_changes.clear()
+    provider.connections.clear()
+    client = OidcClient(issuer=provider.issuer, client_id=CLIENT, client_secret=lambda: "client-secret", session=requests.Session())
+    for _ in range(3):
+        client.sign_in(code="code", redirect_uri="https://service.example/auth/callback", code_verifier="v" * 43, nonce=NONCE)
+    over_the_session = [(endpoint, port) for endpoint, port in provider.connections if endpoint != "jwks"]  # PyJWKClient uses urllib
+    assert [endpoint for endpoint, _ in over_the_session] == ["discovery", "token", "token", "token"]
+    assert len({port for _, port in over_the_session}) == 1
