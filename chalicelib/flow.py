@@ -175,17 +175,18 @@ class Flows:
         decision = form.get("decision")
         if decision not in (yes, no):
             raise WrongStep("That choice is not available here. Reload the page and choose again.", reason="bad_decision")
+        seen = self._refuse_rebinding(attempt) if decision == yes and attempt.kind is Kind.CONNECT else UNREAD
+        # The Zoho token is spent only here, on the decision, whichever it is: reloads and prefetches
+        # of the GET before this point leave the form the person sees intact, and a declined link
+        # cannot start or complete another attempt afterwards.
+        holder = self.store.claim_token(attempt.token_hash, attempt.attempt_id, attempt.expires_at, self.clock.now())
+        if holder != attempt.attempt_id:
+            raise TokenReplayed()
         if decision == no:
             self._save_attempt(self._next(attempt, step=Step.DONE, outcome=Outcome.DENIED))
             self.telemetry.count(DENIALS)
             logger.info("declined", extra={"kind": attempt.kind.value, "connection": attempt.connection, "organization_id": attempt.claims.organization_id})
             return Redirect(web.url("/flow"))
-        seen = self._refuse_rebinding(attempt) if attempt.kind is Kind.CONNECT else UNREAD
-        # The Zoho token is spent only here, on the decision: reloads and prefetches of the GET
-        # before this point leave the form the person sees intact.
-        holder = self.store.claim_token(attempt.token_hash, attempt.attempt_id, attempt.expires_at, self.clock.now())
-        if holder != attempt.attempt_id:
-            raise TokenReplayed()
         self._work_on(attempt, seen)
         return Redirect(web.url("/flow"))
 

@@ -16,6 +16,7 @@ import jwt
 import pytest
 import requests
 
+from chalicelib.store.dynamodb import DynamoStore
 from devstack.stack import LocalStack
 from tests.conftest import CONNECTION, COOKIE, Browser, Installation, csrf_of, text_of
 
@@ -302,6 +303,31 @@ def test_a_token_used_by_one_attempt_cannot_complete_another(browser: Browser, s
     replay = second.decide(pages[1], "allow")
     assert (replay.status_code, reference(replay)) == (409, "token_replayed")
     assert [call["action"] for call in zoho_calls(stack)] == ["mark_as_connected"]
+
+
+def _page_for(person: Browser, kind: str, token: str) -> Any:
+    """The decision page of a new attempt started with ``token`` (signed in first for a connect)."""
+    started = person.start(kind, token)
+    assert started.status_code == 303, started.body
+    location = started.headers["Location"]
+    return person.get(person.sign_in(location).headers["Location"] if kind == "connect" else location)
+
+
+@pytest.mark.parametrize(("kind", "no", "yes"), [("connect", "deny", "allow"), ("revoke", "cancel", "revoke")])
+def test_a_declined_token_is_spent_too(browser: Browser, stack: LocalStack, installation: Installation, kind: str, no: str, yes: str) -> None:
+    """Deny and Cancel are decisions: the link cannot start another attempt, and a page opened with it
+    before (another tab, another browser) cannot complete one."""
+    token = installation.token(stack)
+    other = Browser(browser.client, stack)
+    first, waiting = _page_for(browser, kind, token), _page_for(other, kind, token)
+    assert browser.decide(first, no).status_code == 303
+    again = Browser(browser.client, stack).start(kind, token)
+    assert (again.status_code, reference(again)) == (409, "token_replayed")
+    late = other.decide(waiting, yes)
+    assert (late.status_code, reference(late)) == (409, "token_replayed")
+    assert zoho_calls(stack) == []
+    store = DynamoStore(stack.aws_client("dynamodb"), stack.table_name)
+    assert (store.get_connection(installation.organization_id, CONNECTION), store.list_audit(installation.organization_id, CONNECTION)) == (None, [])
 
 
 def test_a_second_account_cannot_take_over_a_connected_org_even_with_a_form_shown_earlier(
