@@ -7,7 +7,7 @@ import logging
 from chalice import Chalice, IAMAuthorizer, Rate, Response
 from chalice.app import Request
 
-from chalicelib import admin, bootstrap
+from chalicelib import bootstrap
 from chalicelib.chalice_adapter import admin_json, attempt_cookie, form_of, origin_header, query, respond, single_param
 from chalicelib.config import ConfigError, Settings
 from chalicelib.forms import FORM_CONTENT_TYPE
@@ -94,6 +94,8 @@ def reconcile(event: object) -> dict[str, int]:
 
 @app.route("/admin/connections", authorizer=OPERATORS)
 def admin_list() -> Response:
+    from chalicelib import admin  # the operator's module loads with the first operator call
+
     request = _request()
     params = query(request)
     return admin_json(request, lambda flows: admin.list_connections(flows, limit=params.get("limit"), after=params.get("after")))
@@ -101,16 +103,22 @@ def admin_list() -> Response:
 
 @app.route("/admin/connections/{organization_id}/{connection}", authorizer=OPERATORS)
 def admin_show(organization_id: str, connection: str) -> Response:
+    from chalicelib import admin
+
     return admin_json(_request(), lambda flows: admin.show_connection(flows, organization_id, connection))
 
 
 @app.route("/admin/connections/{organization_id}/{connection}/retry", methods=["POST"], authorizer=OPERATORS)
 def admin_retry(organization_id: str, connection: str) -> Response:
+    from chalicelib import admin
+
     return admin_json(_request(), lambda flows: admin.retry(flows, organization_id, connection))
 
 
 @app.route("/admin/connections/{organization_id}/{connection}/revoke", methods=["POST"], authorizer=OPERATORS)
 def admin_revoke(organization_id: str, connection: str) -> Response:
+    from chalicelib import admin
+
     return admin_json(_request(), lambda flows: admin.force_revoke(flows, organization_id, connection))
 
 

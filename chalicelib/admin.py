@@ -9,10 +9,9 @@ import re
 import secrets
 from typing import Any
 
-from chalicelib.confirmation import Decision
 from chalicelib.errors import FlowError
 from chalicelib.flow import Flows
-from chalicelib.models import ConnectionRecord, Status
+from chalicelib.models import ConnectionRecord, Decision, Status
 from chalicelib.zoho_token import ZohoClaims, claim_fits
 
 MAX_PAGE = 100

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import logs
 from chalicelib.clock import SystemClock
 from chalicelib.config import Settings
 from chalicelib.flow import Flows
-from chalicelib.hooks import LoggingHooks
 
 if TYPE_CHECKING:
+    from chalicelib.confirmation import Confirmer
+    from chalicelib.oidc import OidcClient
     from chalicelib.reconcile import Reconciler
 
 _lock = threading.Lock()
@@ -45,11 +46,13 @@ def reconciler() -> Reconciler:
     return Reconciler(wired.store, wired.confirmer, wired.clock)
 
 
-class LazySession:
-    """One ``requests.Session`` for Zoho and the sign-in provider (its connections are reused), made
-    on first use: ``requests`` is not imported on a cold start that calls neither (the Revoke URL)."""
+class Lazy:
+    """A collaborator made on first use, then kept: the modules behind it load only when a request
+    needs them. A Revoke URL request calls neither Zoho nor the sign-in provider, so a cold start
+    that serves one never imports ``requests``, Authlib or the confirmation path."""
 
-    def __init__(self) -> None:
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
         self._made: Any = None
         self._making = threading.Lock()
 
@@ -58,11 +61,15 @@ class LazySession:
         if made is None:
             with self._making:
                 if self._made is None:
-                    import requests
-
-                    self._made = requests.Session()
+                    self._made = self._make()
                 made = self._made
         return getattr(made, name)
+
+
+def _http_session() -> Any:
+    import requests
+
+    return requests.Session()
 
 
 def reset() -> None:
@@ -78,13 +85,9 @@ def build(environ: Mapping[str, str], **overrides: Any) -> Flows:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from botocore.config import Config
 
-    from chalicelib.confirmation import Confirmer
-    from chalicelib.events import EventBridgePublisher, NoEvents
-    from chalicelib.oidc import OidcClient
     from chalicelib.secrets import Secrets
     from chalicelib.store.dynamodb import DynamoStore
     from chalicelib.telemetry import EmfTelemetry
-    from chalicelib.zoho_api import ZohoClient
 
     settings = overrides.pop("settings", None) or Settings.from_environ(environ)
     # AWS_ENDPOINT_URL (local stack, tests) is honoured by boto3 itself.
@@ -100,31 +103,42 @@ def build(environ: Mapping[str, str], **overrides: Any) -> Flows:
         zoho_signing_secret_id=settings.zoho_signing_secret_id,
         oidc_client_secret_id=settings.oidc_client_secret_id,
     )
-    http: Any = LazySession()  # a requests.Session to ZohoClient and OidcClient
+    http = Lazy(_http_session)  # one requests.Session for Zoho and the provider: connections are reused
     store = overrides.get("store") or DynamoStore(session.client("dynamodb", config=aws_config), settings.connections_table)
     telemetry = overrides.get("telemetry") or EmfTelemetry(settings.metrics_service)
-    zoho = overrides.pop("zoho", None) or ZohoClient(http, settings.data_centers)
-    hooks = overrides.pop("hooks", None) or LoggingHooks()
-    events = overrides.pop("events", None) or (
-        EventBridgePublisher(session.client("events", config=aws_config), settings.event_bus_name) if settings.event_bus_name else NoEvents()
-    )
+    zoho, hooks, events = overrides.pop("zoho", None), overrides.pop("hooks", None), overrides.pop("events", None)
+
+    def sign_in_client() -> OidcClient:
+        from chalicelib.oidc import OidcClient
+
+        return OidcClient(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id, client_secret=secrets.oidc_client_secret, session=http)  # type: ignore[arg-type]
+
+    def confirmer() -> Confirmer:
+        from chalicelib.confirmation import Confirmer
+        from chalicelib.events import EventBridgePublisher, NoEvents
+        from chalicelib.hooks import LoggingHooks
+        from chalicelib.zoho_api import ZohoClient
+
+        return Confirmer(
+            store=store,
+            secrets=secrets,
+            zoho=zoho or ZohoClient(http, settings.data_centers),  # type: ignore[arg-type]
+            clock=clock,
+            telemetry=telemetry,
+            hooks=hooks or LoggingHooks(),
+            events=events
+            or (EventBridgePublisher(session.client("events", config=aws_config), settings.event_bus_name) if settings.event_bus_name else NoEvents()),
+            extension_api_name=settings.extension_api_name,
+        )
+
     parts: dict[str, Any] = {
         "settings": settings,
         "store": store,
         "secrets": secrets,
-        "oidc": OidcClient(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id, client_secret=secrets.oidc_client_secret, session=http),
+        "oidc": Lazy(sign_in_client),
         "clock": clock,
         "telemetry": telemetry,
-        "confirmer": Confirmer(
-            store=store,
-            secrets=secrets,
-            zoho=zoho,
-            clock=clock,
-            telemetry=telemetry,
-            hooks=hooks,
-            events=events,
-            extension_api_name=settings.extension_api_name,
-        ),
+        "confirmer": Lazy(confirmer),
     }
     parts.update(overrides)
     return Flows(**parts)

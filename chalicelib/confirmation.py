@@ -10,7 +10,6 @@ the reason, for the person's "Try again" or the scheduled reconciler.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import logging
 import random
 import time
@@ -21,7 +20,7 @@ from chalicelib.clock import Clock, now_ms
 from chalicelib.errors import AlreadyConnected, ServiceUnavailable
 from chalicelib.events import EventPublisher
 from chalicelib.hooks import ConnectionHooks
-from chalicelib.models import AuditEvent, ConnectionRecord, Status
+from chalicelib.models import UNREAD, AuditEvent, ConnectionRecord, Decision, Status, Unread
 from chalicelib.secrets import Secrets
 from chalicelib.state import check_transition
 from chalicelib.store import StaleWrite, Store
@@ -45,35 +44,6 @@ POLL_SECONDS = (0.1, 0.2, 0.4, 0.8)  # waits between reads while another request
 MAX_WRITE_TRIES = 8
 MAX_CONFIRM_ATTEMPTS = 8  # then the decision is marked failed and an alarm fires
 ACTIONS = {Status.CONNECTED: MARK_AS_CONNECTED, Status.REVOKED: MARK_AS_REVOKED}
-
-
-class Unread(enum.Enum):
-    """The caller has not read the connection record (``None`` would mean it read that there is none)."""
-
-    UNREAD = "unread"
-
-
-UNREAD = Unread.UNREAD
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What a person decided, from verified identity only."""
-
-    claims: ZohoClaims
-    connection: str
-    dc: str
-    target: Status  # CONNECTED or REVOKED
-    owner: str  # the flow id of the attempt deciding (never the attempt id, a bearer secret); holds the lease
-    # When the Zoho token behind this decision was presented (ms): a confirmation of the same
-    # decision after that moment already made Zoho's state what this decision asks for.
-    started_ms: int = 0
-    subject: str | None = None
-    subject_label: str | None = None
-
-    @property
-    def actor(self) -> str:
-        return self.subject or f"zoho:{self.claims.user_id}"
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from chalicelib import logs
 from chalicelib.clock import Clock, now_ms
 from chalicelib.compare import same_text
 from chalicelib.config import Settings
-from chalicelib.confirmation import UNREAD, Confirmer, Decision, Unread
 from chalicelib.errors import (
     AlreadyConnected,
     CsrfRejected,
@@ -33,13 +33,16 @@ from chalicelib.errors import (
     UnknownConnection,
     WrongStep,
 )
-from chalicelib.models import Attempt, ConnectionRecord, Kind, Outcome, Status, Step
-from chalicelib.oidc import OidcClient
+from chalicelib.models import UNREAD, Attempt, ConnectionRecord, Decision, Kind, Outcome, Status, Step, Unread
 from chalicelib.pages import CookieChange, Page, Redirect
 from chalicelib.secrets import Secrets
 from chalicelib.store import StaleWrite, Store
 from chalicelib.telemetry import DENIALS, Telemetry
 from chalicelib.zoho_token import EXP_LEEWAY_MS, ZohoClaims, verify_zoho_token
+
+if TYPE_CHECKING:  # built lazily by bootstrap: a Revoke URL request never loads them
+    from chalicelib.confirmation import Confirmer
+    from chalicelib.oidc import OidcClient
 
 logger = logging.getLogger(__name__)
 

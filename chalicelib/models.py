@@ -1,4 +1,5 @@
-"""The records the flows keep: a browser's attempt, an org's connection, and its audit trail."""
+"""The records the flows keep: a browser's attempt, an org's connection, and its audit trail; and the
+decision a person takes, which the confirmer gets confirmed by Zoho."""
 
 from __future__ import annotations
 
@@ -111,3 +112,32 @@ class AuditEvent:
     flow_id: str | None
     actor: str | None
     detail: dict[str, str] = field(default_factory=dict)
+
+
+class Unread(enum.Enum):
+    """The caller has not read the connection record (``None`` would mean it read that there is none)."""
+
+    UNREAD = "unread"
+
+
+UNREAD = Unread.UNREAD
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a person decided, from verified identity only."""
+
+    claims: ZohoClaims
+    connection: str
+    dc: str
+    target: Status  # CONNECTED or REVOKED
+    owner: str  # the flow id of the attempt deciding (never the attempt id, a bearer secret); holds the lease
+    # When the Zoho token behind this decision was presented (ms): a confirmation of the same
+    # decision after that moment already made Zoho's state what this decision asks for.
+    started_ms: int = 0
+    subject: str | None = None
+    subject_label: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return self.subject or f"zoho:{self.claims.user_id}"

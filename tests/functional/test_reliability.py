@@ -334,7 +334,7 @@ def test_a_record_changed_since_the_rebinding_read_is_read_again_not_overwritten
     """A connect decision hands the record it read for the rebinding check to the confirmer. If the
     record changes in between (here: a revoke completes), the conditional write fails and the
     confirmer reads it again: the decision lands on top of the revoke, with one more PUT."""
-    from chalicelib.confirmation import Decision
+    from chalicelib.models import Decision
 
     browser.decide(browser.connect(installation), "allow")
     seen = record_of(stack, installation.organization_id)
