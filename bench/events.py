@@ -10,12 +10,13 @@ from devstack.lambda_events import LambdaContext, event
 __all__ = ["LambdaContext", "event", "first_request", "report"]
 
 
-def first_request(connection: str, token: str, referer: str = "https://books.zoho.com/") -> dict[str, Any]:
-    """The cold start's first request, the same for the service and the floor: the Revoke URL."""
+def first_request(connection: str, token: str, referer: str = "https://books.zoho.com/", kind: str = "revoke") -> dict[str, Any]:
+    """The cold start's first request, the same for the service and the floor: the Connection URL
+    (``kind="connect"``) or the Revoke URL."""
     return event(
         "GET",
-        "/connections/{connection}/revoke",
-        f"/connections/{connection}/revoke",
+        f"/connections/{{connection}}/{kind}",
+        f"/connections/{connection}/{kind}",
         query={"jwttoken": token},
         path_params={"connection": connection},
         headers={"Referer": referer},

@@ -50,7 +50,7 @@ class Provider:
 
             def _reply(self, endpoint: str, status: int, body: str, content_type: str) -> None:
                 provider.connections.append((endpoint, self.client_address[1]))
-                data = body.encode()
+                data = body.encode("utf-8", "surrogateescape")  # an escaped surrogate stands for a byte that is not UTF-8
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
@@ -127,6 +127,11 @@ def test_a_well_behaved_provider_signs_ada_in(provider: Provider) -> None:
         pytest.param("token", (502, "<html>bad gateway</html>", "text/html"), id="token endpoint 502"),
         pytest.param("jwks", (200, "<html>maintenance</html>", "text/html"), id="JWKS reply HTML"),
         pytest.param("jwks", (503, "", "text/plain"), id="JWKS endpoint 503"),
+        pytest.param("discovery", (500, "<html>oops</html>", "text/html"), id="discovery 500"),
+        pytest.param("discovery", (200, "<html>maintenance</html>", "text/html"), id="discovery reply HTML"),
+        pytest.param("discovery", (200, "[]", "application/json"), id="discovery reply a JSON array"),
+        pytest.param("discovery", (200, "\udcff", "application/json"), id="discovery reply not UTF-8"),
+        pytest.param("discovery", (404, "{}", "application/json"), id="discovery 404"),
     ],
 )
 def test_a_provider_answering_nonsense_is_a_503_not_a_500(provider: Provider, endpoint: str, answer: tuple[int, str, str]) -> None:
@@ -157,13 +162,13 @@ def test_a_discovery_document_with_odd_algorithms_is_a_503(provider: Provider, a
 def test_sign_ins_reuse_one_connection_to_the_provider(provider: Provider) -> None:
     """Authlib makes a new session per code exchange (so no one's token outlives it); the service's
     connection pools are mounted on it, so the token endpoint's TLS connection is made once per
-    container, not once per sign-in."""
+    container, not once per sign-in. Discovery, once per container, goes over urllib3 (the
+    Connection URL request does not load requests): one connection of its own."""
     provider.answers.clear()
     provider.discovery_changes.clear()
     provider.connections.clear()
     client = OidcClient(issuer=provider.issuer, client_id=CLIENT, client_secret=lambda: "client-secret", session=requests.Session())
     for _ in range(3):
         client.sign_in(code="code", redirect_uri="https://service.example/auth/callback", code_verifier="v" * 43, nonce=NONCE)
-    over_the_session = [(endpoint, port) for endpoint, port in provider.connections if endpoint != "jwks"]  # PyJWKClient uses urllib
-    assert [endpoint for endpoint, _ in over_the_session] == ["discovery", "token", "token", "token"]
-    assert len({port for _, port in over_the_session}) == 1
+    assert [endpoint for endpoint, _ in provider.connections if endpoint != "jwks"] == ["discovery", "token", "token", "token"]  # PyJWKClient: urllib
+    assert len({port for endpoint, port in provider.connections if endpoint == "token"}) == 1
