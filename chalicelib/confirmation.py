@@ -155,7 +155,9 @@ class Confirmer:
         try:
             key = self._secrets.extension_key()
             signature = sign_connection_token(claims, key=key, extension_api_name=self._extension_api_name, now_ms=now_ms(self._clock))
-            self._zoho.mark(dc=record.dc, connection=record.connection, organization_id=record.organization_id, action=ACTIONS[target], signature=signature)
+            reply = self._zoho.mark(
+                dc=record.dc, connection=record.connection, organization_id=record.organization_id, action=ACTIONS[target], signature=signature
+            )
         except ZohoApiError as exc:
             return self._note_failure(record, owner, actor, exc.reason)
         except ServiceUnavailable:
@@ -179,7 +181,18 @@ class Confirmer:
             },
         )
         self._telemetry.count(CONNECTIONS_CONFIRMED if target is Status.CONNECTED else REVOCATIONS_CONFIRMED)
-        logger.info("zoho_confirmed_transition", extra={"organization_id": record.organization_id, "connection": record.connection, "status": target.value})
+        logger.info(
+            "zoho_confirmed",
+            extra={
+                "organization_id": record.organization_id,
+                "connection": record.connection,
+                "status": target.value,
+                "action": ACTIONS[target],
+                "dc": record.dc,
+                "attempts": reply.attempts,
+                "elapsed_ms": round(reply.elapsed * 1000),
+            },
+        )
         if target is Status.CONNECTED:
             self._hooks.after_connect(confirmed)
         self._events.publish(confirmed)

@@ -101,9 +101,8 @@ class ZohoClient:
                 remaining = policy.total_budget - (self._monotonic() - started)
                 timeout = (policy.connect_timeout, max(0.5, min(policy.read_timeout, remaining)))
                 http_status, message = self._put_once(url, params, signature, timeout)
-        elapsed = self._monotonic() - started
-        logger.info("zoho_confirmed", extra={"action": action, "connection": connection, "dc": dc, "attempts": attempts, "elapsed_ms": round(elapsed * 1000)})
-        return ZohoReply(http_status=http_status, message=message, attempts=attempts, elapsed=elapsed)
+        # Logged once by the caller, with what it did on our side (confirmation.Confirmer._confirm).
+        return ZohoReply(http_status=http_status, message=message, attempts=attempts, elapsed=self._monotonic() - started)
 
     def _wait(self, state: RetryCallState) -> float:
         """Exponential backoff with full jitter; a ``Retry-After`` is honoured up to a cap."""

@@ -50,7 +50,7 @@ def test_a_full_flow_logs_no_secret(
     client_secret = stack.aws_client("secretsmanager").get_secret_value(SecretId=stack.stage_env["OIDC_CLIENT_SECRET_ID"])["SecretString"]
 
     lines = [json.loads(line) for line in service_log.getvalue().splitlines()]
-    assert [line["message"] for line in lines].count("zoho_confirmed_transition") == 2
+    assert [line["message"] for line in lines].count("zoho_confirmed") == 2
     library_records = [record for record in caplog.records if not record.name.startswith(DEV_SERVERS)]
     logged = service_log.getvalue() + "\n".join(f"{record.getMessage()} {record.__dict__}" for record in library_records)
     for secret in (stack.extension_secret_key, token, code, csrf, browser.cookie, client_secret):
