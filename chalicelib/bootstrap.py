@@ -82,7 +82,6 @@ def reset() -> None:
 def build(environ: Mapping[str, str], **overrides: Any) -> Flows:
     """Wire real collaborators from ``environ``; ``overrides`` replace any of Flows' fields (tests)."""
     import boto3
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from botocore.config import Config
 
     from chalicelib.secrets import Secrets
@@ -96,7 +95,6 @@ def build(environ: Mapping[str, str], **overrides: Any) -> Flows:
     secretsmanager = session.client("secretsmanager", config=aws_config)
     clock = overrides.get("clock") or SystemClock()
     secrets = Secrets(
-        SecretsProvider(boto3_client=secretsmanager),
         secretsmanager,
         clock,
         extension_secret_id=settings.extension_secret_id,

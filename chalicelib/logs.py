@@ -1,5 +1,5 @@
-"""Structured JSON logs (Powertools' formatter) carrying a correlation id per request and a flow id
-per connect/revoke flow, so one admin's whole flow can be read back with one Logs Insights query.
+"""Structured JSON logs (python-json-logger) carrying a correlation id per request and a flow id per
+connect/revoke flow, so one admin's whole flow can be read back with one Logs Insights query.
 
 Nothing here logs values: modules log an event name and non-secret ``extra`` fields only.
 """
@@ -21,9 +21,17 @@ _lock = threading.Lock()
 
 
 class _Context(logging.Filter):
+    """What every line carries besides its event: where it was logged, the request's and the flow's
+    ids, the X-Ray trace (Lambda sets ``_X_AMZN_TRACE_ID`` per invocation) and an exception's name."""
+
     def filter(self, record: logging.LogRecord) -> bool:
+        record.location = f"{record.funcName}:{record.lineno}"
         record.correlation_id = _correlation_id.get()
         record.flow_id = _flow_id.get()
+        trace = os.environ.get("_X_AMZN_TRACE_ID")
+        record.xray_trace_id = trace.split(";", 1)[0].removeprefix("Root=") if trace else None
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exception_name = record.exc_info[0].__name__
         return True
 
 
@@ -35,10 +43,8 @@ def configure() -> None:
     with _lock:
         if _configured:
             return
-        from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
-
         handler = _JsonLines()
-        handler.setFormatter(LambdaPowertoolsFormatter(service=SERVICE))
+        handler.setFormatter(_formatter())
         handler.addFilter(_Context())
         service_logger = logging.getLogger("chalicelib")
         service_logger.addHandler(handler)
@@ -47,6 +53,22 @@ def configure() -> None:
         # plain-text one there, and so does chalice local) would write each one a second time.
         service_logger.propagate = False
         _configured = True
+
+
+def _formatter() -> logging.Formatter:
+    from pythonjsonlogger.json import JsonFormatter
+
+    class Formatter(JsonFormatter):
+        def process_log_record(self, log_data: dict[str, object]) -> dict[str, object]:
+            return {key: value for key, value in log_data.items() if value is not None}  # no empty keys
+
+    return Formatter(
+        "{levelname}{location}{message}",
+        style="{",
+        rename_fields={"levelname": "level", "exc_info": "exception"},
+        static_fields={"service": SERVICE},
+        timestamp=True,  # ISO 8601, UTC, from the record's creation time
+    )
 
 
 def service_handlers() -> list[logging.Handler]:

@@ -1,19 +1,21 @@
-"""Secrets Manager access: Powertools' cached provider on the hot path (no call on a warm container),
-the last good value when Secrets Manager is down, and the previous key version during a rotation."""
+"""Secrets Manager access: a TTL cache (cachetools) on the hot path, so a warm container makes no call;
+the last good value when Secrets Manager is down; the previous key version during a rotation."""
 
 from __future__ import annotations
 
 import json
 import logging
 import threading
-from typing import Any, Protocol
+from typing import Any
+
+from cachetools import TTLCache
 
 from chalicelib.clock import Clock
 from chalicelib.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
-CACHE_SECONDS = 300
+CACHE_SECONDS = 300  # a rotated secret is picked up within this, or at once by a failed verification
 # A Zoho token lives one hour: after the Secret Key is rotated, tokens signed with the previous key
 # may arrive for that long. The previous version is accepted while the current one is younger than this.
 ROTATION_GRACE_SECONDS = 2 * 3600
@@ -24,10 +26,6 @@ MIN_REFRESH_INTERVAL_SECONDS = 30
 
 class SecretFormatError(Exception):
     """A secret exists but its value is not in a format we accept (says which secret, never the value)."""
-
-
-class SecretSource(Protocol):
-    def get(self, name: str, max_age: int | None = None, transform: Any = None, force_fetch: bool = False, **sdk_options: Any) -> Any: ...
 
 
 def parse_extension_key(secret_id: str, raw: object) -> str:
@@ -54,15 +52,11 @@ def parse_extension_key(secret_id: str, raw: object) -> str:
 
 
 class Secrets:
-    """The service's secrets.
-
-    ``source``: a Powertools ``SecretsProvider`` (cached reads of the current version).
-    ``client``: the boto3 Secrets Manager client behind it, for the rare rotation path.
-    """
+    """The service's secrets, read from ``client`` (a boto3 Secrets Manager client) and cached for
+    ``CACHE_SECONDS`` per secret on ``clock``'s time."""
 
     def __init__(
         self,
-        source: SecretSource,
         client: Any,
         clock: Clock,
         *,
@@ -70,13 +64,13 @@ class Secrets:
         zoho_signing_secret_id: str,
         oidc_client_secret_id: str,
     ) -> None:
-        self._source = source
         self._client = client
         self._clock = clock
         self._extension_secret_id = extension_secret_id
         self._zoho_signing_secret_id = zoho_signing_secret_id
         self._oidc_client_secret_id = oidc_client_secret_id
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
+        self._cache: TTLCache[str, object] = TTLCache(maxsize=8, ttl=CACHE_SECONDS, timer=clock.now)
         self._last_good: dict[str, object] = {}
         self._last_refresh = float("-inf")
         self._previous: tuple[str, float] | None = None  # (previous key, accepted until)
@@ -108,8 +102,7 @@ class Secrets:
         if current is None:
             return None
         keys = [parse_extension_key(secret_id, current.get("SecretString"))]
-        # Reload the hot-path cache too, so the next request uses the new key without another miss.
-        self._fetch(secret_id, force=True)
+        self._remember(secret_id, current.get("SecretString"))  # the next request uses the new key without another miss
         created = current.get("CreatedDate")
         accept_until = created.timestamp() + ROTATION_GRACE_SECONDS if created is not None else now
         remembered: tuple[str, float] | None = None
@@ -131,25 +124,37 @@ class Secrets:
             raise SecretFormatError(f"Secret {self._oidc_client_secret_id} must hold the OpenID Connect client secret as text.")
         return raw.strip()
 
-    def _fetch(self, secret_id: str, *, force: bool = False) -> object:
-        # Powertools wraps every failure (throttling, network, missing secret, access denied) in
-        # GetParameterError. None is the person's fault: serve the last good value if there is one
-        # (a key does not go bad because Secrets Manager is briefly away), else a 503 page.
-        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+    def _fetch(self, secret_id: str) -> object:
+        """The cached value, else the current version read afresh. Any failure to read it (throttling,
+        network, a missing secret, access denied) is none of the person's doing: the last good value
+        if there is one (a key does not go bad because Secrets Manager is briefly away), else a 503."""
+        from botocore.exceptions import BotoCoreError, ClientError
 
+        with self._lock:
+            cached = self._cache.get(secret_id)
+        if cached is not None:
+            return cached
         try:
-            value = self._source.get(secret_id, max_age=CACHE_SECONDS, force_fetch=force)
-        except GetParameterError as exc:
+            reply: dict[str, Any] = self._client.get_secret_value(SecretId=secret_id)
+        except (BotoCoreError, ClientError) as exc:
             with self._lock:
                 stale = self._last_good.get(secret_id)
+            problem = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
             if stale is not None:
-                logger.warning("secret_unavailable_using_cached", extra={"secret_id": secret_id, "error": str(exc)[:300]})
+                logger.warning("secret_unavailable_using_cached", extra={"secret_id": secret_id, "error": problem})
                 return stale
-            logger.error("secret_unavailable", extra={"secret_id": secret_id, "error": str(exc)[:300]})
+            logger.error("secret_unavailable", extra={"secret_id": secret_id, "error": problem})
             raise ServiceUnavailable() from exc
-        with self._lock:
-            self._last_good[secret_id] = value
+        value = reply["SecretString"] if "SecretString" in reply else reply.get("SecretBinary")
+        self._remember(secret_id, value)
         return value
+
+    def _remember(self, secret_id: str, value: object) -> None:
+        if value is None:
+            return
+        with self._lock:
+            self._cache[secret_id] = value
+            self._last_good[secret_id] = value
 
     def _get_version(self, secret_id: str, stage: str) -> dict[str, Any] | None:
         from botocore.exceptions import BotoCoreError, ClientError

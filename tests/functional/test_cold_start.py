@@ -31,6 +31,7 @@ NEVER_ON_A_FIRST_GET = {
     "jwt",  # PyJWT verifies the provider's ID tokens, at the callback
     "cryptography",
     "tenacity",  # retries of the Zoho PUT
+    "aws_lambda_powertools",  # EMF metrics: the first one is counted by a decision or a refusal
     "chalicelib.admin",
     "chalicelib.confirmation",
     "chalicelib.events",

@@ -116,8 +116,9 @@ LAZY_IMPORTS = (
     "tenacity",
     "jwt.algorithms",
     "authlib.integrations.requests_client",
-    "aws_lambda_powertools.utilities.parameters",
-    "aws_lambda_powertools.logging.formatter",
+    "aws_lambda_powertools.metrics",
+    "pythonjsonlogger.json",
+    "cachetools",
 )
 CODE_OBJECT = re.compile(r"^# code object from (?:'(.+)'|(.+))$", re.MULTILINE)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
+import sys
 
 from chalicelib import logs
 
@@ -56,3 +58,30 @@ def test_each_line_is_written_once_not_again_by_a_handler_on_the_root_logger() -
         handler.setStream(previous)
         logging.getLogger().removeHandler(root_handler)
     assert (json.loads(stream.getvalue())["message"], root_stream.getvalue()) == ("written_once", "")
+
+
+def test_a_line_says_where_when_which_trace_and_which_exception(monkeypatch) -> None:
+    logs.configure()
+    (handler,) = logs.service_handlers()
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+    try:
+        logs.start_request("req-9")
+        try:
+            {}["missing"]
+        except KeyError:
+            logged_at = sys._getframe().f_lineno + 1
+            logging.getLogger("chalicelib.flow").exception("step_failed")
+        monkeypatch.delenv("_X_AMZN_TRACE_ID")
+        logging.getLogger("chalicelib.flow").info("untraced")
+    finally:
+        handler.setStream(previous)
+    failed, untraced = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert failed["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    assert failed["location"] == f"test_a_line_says_where_when_which_trace_and_which_exception:{logged_at}"
+    assert (failed["level"], failed["exception_name"]) == ("ERROR", "KeyError")
+    assert failed["exception"].startswith("Traceback (most recent call last):")
+    assert failed["exception"].endswith("KeyError: 'missing'")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00", failed["timestamp"])
+    assert set(untraced) == {"level", "location", "message", "service", "correlation_id", "timestamp"}
