@@ -365,6 +365,21 @@ def _cost_step(row: dict[str, Any], ms: float) -> dict[str, Any]:
     return {"ms": ms, "rru": row["rru"], "wru": row["wru"], "secretsmanager": row["secretsmanager"], "log_bytes": row["log_bytes"]}
 
 
+def web_overheads(warm: dict[str, Any]) -> dict[str, Any]:
+    """Per route, what the web layer (Chalice, the adapter, the Lambda event in and out) adds to the
+    flow step it calls: the request through the app minus the same step called directly, as medians.
+    The bare route is all web layer (its handler returns a constant), so this is the ratio the issue's
+    "warm per-request overhead" compares with it."""
+    bare = warm["bare_route"]["median_us"]
+    overheads: dict[str, Any] = {}
+    for route in WARM_ROUTES:
+        full, flow = warm[route], warm[f"{route}_flow"]
+        overhead = full["median_us"] - flow["median_us"]
+        per_round = [a - b for a, b in zip(full["round_medians_us"], flow["round_medians_us"], strict=True)]
+        overheads[route] = {"overhead_us": overhead, "flow_us": flow["median_us"], "ratio_to_bare": overhead / bare, "round_overheads_us": per_round}
+    return overheads
+
+
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     cold = results["cold_start"]
@@ -372,8 +387,20 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(_target(label, f"{cold[key]:.2f}x", f"<= {COLD_MAX_RATIO}x", cold[key] <= COLD_MAX_RATIO))
     warm = results["warm"]
     for route in WARM_ROUTES:
+        overhead = warm["_overhead"][route]
+        rows.append(
+            _target(
+                f"warm web overhead, {route} / bare route",
+                f"{overhead['ratio_to_bare']:.2f}x ({overhead['overhead_us']:.0f} µs)",
+                f"<= {WARM_MAX_RATIO}x",
+                overhead["ratio_to_bare"] <= WARM_MAX_RATIO,
+            )
+        )
+    # The same ratio for the whole request, flow work included: no route doing work is 1.5 constant
+    # pages, so this row is reported (and misses) for what it is; the budget below is what holds.
+    for route in WARM_ROUTES:
         ratio = warm[route]["ratio_to_bare"]
-        rows.append(_target(f"warm {route} / bare route", f"{ratio:.1f}x", f"<= {WARM_MAX_RATIO}x", ratio <= WARM_MAX_RATIO))
+        rows.append(_target(f"warm whole request, {route} / bare route", f"{ratio:.1f}x", f"<= {WARM_MAX_RATIO}x", ratio <= WARM_MAX_RATIO))
     # The budget proposed instead (docs/performance.md, Targets): the ratio cannot be met by a route
     # that does any work, an absolute in-process time per request can.
     slowest = max(WARM_ROUTES, key=lambda route: warm[route]["median_us"])
@@ -502,6 +529,13 @@ def _warm_lines(results: dict[str, Any]) -> list[str]:
     ):
         w = warm[name]
         lines.append(f"  {label:46s} {w['median_us']:10.0f} {w['p90_us']:9.0f} {w['ratio_to_bare']:7.1f}x")
+    lines.append("  web layer overhead = the request through the app - the same flow step called directly:")
+    lines.append(f"  {'':46s} {'request µs':>10s} {'flow µs':>9s} {'overhead':>9s} {'vs bare':>8s}")
+    for route in WARM_ROUTES:
+        overhead = warm["_overhead"][route]
+        lines.append(
+            f"  {route:46s} {warm[route]['median_us']:10.0f} {overhead['flow_us']:9.0f} {overhead['overhead_us']:9.0f} {overhead['ratio_to_bare']:7.2f}x"
+        )
     return lines
 
 
@@ -651,6 +685,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, value in warm.items():
             if name != "_meta":
                 value["ratio_to_bare"] = value["median_us"] / warm["bare_route"]["median_us"]
+        warm["_overhead"] = web_overheads(warm)
         results["warm"] = warm
     except OutOfTime:
         print(f"bench: out of time after {args.budget} s; stopped", file=sys.stderr)

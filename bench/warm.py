@@ -22,6 +22,8 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from devstack.lambda_events import HOST, STAGE
+
 from bench.events import LambdaContext, event
 
 ROUNDS = int(os.environ.get("BENCH_WARM_ROUNDS", "5"))
@@ -54,21 +56,21 @@ ENVIRONMENT = {
 }
 
 
-class FakeSecretSource:
-    """Powertools' ``SecretsProvider.get`` shape, answering from a dict."""
+class FakeSecretsManager:
+    """The boto3 Secrets Manager client's ``get_secret_value``, answering from a dict."""
 
     def __init__(self, values: dict[str, str]) -> None:
         self.values = values
         self.calls = 0
 
-    def get(self, name: str, max_age: int | None = None, transform: Any = None, force_fetch: bool = False, **_: Any) -> Any:
+    def get_secret_value(self, SecretId: str, **_: Any) -> dict[str, Any]:
         self.calls += 1
-        return self.values[name]
+        return {"SecretString": self.values[SecretId]}
 
 
 class FakeHttp:
-    """A ``requests.Session`` stand-in: Zoho's PUT answers ``{"code": 0}``, the provider's discovery
-    answers its document. Nothing leaves the process."""
+    """A ``requests.Session`` stand-in (Zoho's PUT answers ``{"code": 0}``) and a ``urllib3.PoolManager``
+    one (the provider's discovery answers its document). Nothing leaves the process."""
 
     def __init__(self) -> None:
         self.puts = 0
@@ -87,11 +89,13 @@ class FakeHttp:
         self.puts += 1
         return self._reply({"code": 0, "message": "success"})
 
-    def get(self, url: str, **_: Any) -> Any:
-        return self._reply(DISCOVERY)
+    def request(self, method: str, url: str, **_: Any) -> Any:
+        import urllib3
+
+        return urllib3.HTTPResponse(body=json.dumps(DISCOVERY).encode(), status=200, headers={"Content-Type": "application/json"}, preload_content=True)
 
 
-def wire() -> tuple[Any, Any, FakeHttp]:
+def wire() -> tuple[Any, FakeSecretsManager, FakeHttp]:
     """The service's own classes, wired like chalicelib/bootstrap.py does, with fakes at the edges."""
     from chalicelib import bootstrap, logs
     from chalicelib.clock import SystemClock
@@ -108,10 +112,9 @@ def wire() -> tuple[Any, Any, FakeHttp]:
 
     settings = Settings.from_environ(os.environ)
     clock = SystemClock()
-    source = FakeSecretSource({settings.extension_secret_id: SECRET_KEY, settings.oidc_client_secret_id: "bench-oidc-client-secret"})
+    source = FakeSecretsManager({settings.extension_secret_id: SECRET_KEY, settings.oidc_client_secret_id: "bench-oidc-client-secret"})
     secrets_ = Secrets(
         source,
-        None,
         clock,
         extension_secret_id=settings.extension_secret_id,
         zoho_signing_secret_id=settings.zoho_signing_secret_id,
@@ -124,7 +127,7 @@ def wire() -> tuple[Any, Any, FakeHttp]:
         settings=settings,
         store=store,
         secrets=secrets_,
-        oidc=OidcClient(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id, client_secret=secrets_.oidc_client_secret, session=http),  # type: ignore[arg-type]
+        oidc=OidcClient(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id, client_secret=secrets_.oidc_client_secret, session=http, pool=http),  # type: ignore[arg-type]
         clock=clock,
         telemetry=telemetry,
         confirmer=Confirmer(
@@ -190,53 +193,80 @@ def deciding_attempt(flows: Any, kind: str, organization_id: str) -> Any:
     return attempt
 
 
-Prepared = tuple[tuple[Any, dict[str, Any]], Callable[[dict[str, Any]], None]]  # (app, event) to time, and a check of the reply
+Prepared = tuple[Callable[[], Any], Callable[[Any], None]]  # the call to time, and a check of what it returned
+WEB_BASE = f"https://{HOST}/{STAGE}"  # what the adapter derives from these events (PUBLIC_BASE_URL is unset)
 
 
-def expect(status: int, also: Callable[[dict[str, Any]], bool] = lambda reply: True) -> Callable[[dict[str, Any]], None]:
-    def check(reply: dict[str, Any]) -> None:
+def expect(status: int, also: Callable[[dict[str, Any]], bool] = lambda reply: True) -> Callable[[Any], None]:
+    def check(reply: Any) -> None:
+        if not isinstance(reply, dict):  # a flow's own answer (a Redirect), checked as the adapter would send it
+            reply = {"statusCode": reply.status, "headers": {"Location": reply.location}, "body": ""}
         if reply["statusCode"] != status or not also(reply):
             raise AssertionError(f"HTTP {reply['statusCode']} (expected {status}): {str(reply.get('body'))[:300]}")
 
     return check
 
 
+def through(app: Any, lambda_event: dict[str, Any]) -> Callable[[], Any]:
+    context = LambdaContext()
+    return lambda: app(lambda_event, context)
+
+
 def scenarios(service: Any, bare: Any, flows: Any) -> dict[str, Callable[[], Prepared]]:
-    """Each scenario prepares one request (untimed): its app and event, and a check of the reply."""
-    connected: list[str] = []
+    """Each scenario prepares one request (untimed): the call to time and a check of its answer.
+
+    ``*_flow`` scenarios call the same flow step directly (``Flows.start`` / ``Flows.decide``, no
+    Chalice, no adapter) with the same inputs: the difference to the request through the app is the
+    per-request overhead of the web layer, which is what compares with the bare route."""
+    from chalicelib.flow import Web
+    from chalicelib.models import Kind
+
+    web = Web(WEB_BASE)
+    to_revoke: dict[bool, list[str]] = {False: [], True: []}  # what the consent POSTs connected, per variant
     page_attempt = deciding_attempt(flows, "connect", f"500{secrets.randbelow(10**9):09d}")
+    signs_in = expect(303, lambda reply: reply["headers"]["Location"].startswith(f"{ISSUER}/oauth2/authorize?"))
 
     def bare_route() -> Prepared:
-        return (bare, event("GET", "/bare", "/bare")), expect(200)
+        return through(bare, event("GET", "/bare", "/bare")), expect(200)
 
     def connect_get() -> Prepared:
         query = {"jwttoken": token(f"600{secrets.randbelow(10**9):09d}")}
         path = f"/connections/{CONNECTION}/connect"
         lambda_event = event("GET", "/connections/{connection}/connect", path, query=query, path_params={"connection": CONNECTION}, headers=REFERER)
-        return (service, lambda_event), expect(303, lambda reply: reply["headers"]["Location"].startswith(f"{ISSUER}/oauth2/authorize?"))
+        return through(service, lambda_event), signs_in
+
+    def connect_flow() -> Prepared:
+        jwttoken = token(f"600{secrets.randbelow(10**9):09d}")
+        return (lambda: flows.start(Kind.CONNECT, CONNECTION, jwttoken, referer=REFERER["Referer"], origin=None, web=web)), signs_in
 
     def consent_page() -> Prepared:
         headers = {"Cookie": f"{COOKIE}={page_attempt.attempt_id}"}
-        return (service, event("GET", "/flow", "/flow", headers=headers)), expect(200, lambda reply: 'name="csrf_token"' in reply["body"])
+        return through(service, event("GET", "/flow", "/flow", headers=headers)), expect(200, lambda reply: 'name="csrf_token"' in reply["body"])
 
-    def decision(kind: str, choice: str) -> Callable[[], Prepared]:
+    def decision(kind: str, choice: str, direct: bool = False) -> Callable[[], Prepared]:
         def prepare() -> Prepared:
-            organization_id = connected.pop(0) if kind == "revoke" else f"700{secrets.randbelow(10**9):09d}"
+            organization_id = to_revoke[direct].pop(0) if kind == "revoke" else f"700{secrets.randbelow(10**9):09d}"
             attempt = deciding_attempt(flows, kind, organization_id)
             if kind == "connect":
-                connected.append(organization_id)
-            body = urlencode({"csrf_token": attempt.csrf_token, "decision": choice})
+                to_revoke[direct].append(organization_id)
+            fields = {"csrf_token": attempt.csrf_token, "decision": choice}
+            if direct:
+                return (lambda: flows.decide(attempt.attempt_id, fields, web=web)), expect(303)
             headers = {"Cookie": f"{COOKIE}={attempt.attempt_id}"}
-            return (service, event("POST", "/flow/decision", "/flow/decision", body=body, headers=headers)), expect(303)
+            return through(service, event("POST", "/flow/decision", "/flow/decision", body=urlencode(fields), headers=headers)), expect(303)
 
         return prepare
 
     return {
         "bare_route": bare_route,
         "connection_url_get": connect_get,
+        "connection_url_get_flow": connect_flow,
         "consent_page_get": consent_page,
-        "consent_post": decision("connect", "allow"),  # revoke_post revokes what these connected: keep this order
+        # Each revoke revokes what a consent connected: keep each consent before its revoke.
+        "consent_post": decision("connect", "allow"),
+        "consent_post_flow": decision("connect", "allow", direct=True),
         "revoke_post": decision("revoke", "revoke"),
+        "revoke_post_flow": decision("revoke", "revoke", direct=True),
     }
 
 
@@ -261,8 +291,8 @@ def main() -> None:
             times = [_run(prepare) for _ in range(PER_ROUND)]
             samples[name].extend(times)
             round_medians[name].append(statistics.median(times))
-    if http.puts - puts_before != 2 * ROUNDS * PER_ROUND:
-        raise AssertionError(f"{http.puts - puts_before} Zoho PUTs for {2 * ROUNDS * PER_ROUND} decisions")
+    if http.puts - puts_before != 4 * ROUNDS * PER_ROUND:
+        raise AssertionError(f"{http.puts - puts_before} Zoho PUTs for {4 * ROUNDS * PER_ROUND} decisions")
     result: dict[str, Any] = {
         name: {
             "median_us": statistics.median(values),
@@ -277,10 +307,9 @@ def main() -> None:
 
 
 def _run(prepare: Callable[[], Prepared]) -> float:
-    (app, lambda_event), check = prepare()
-    context = LambdaContext()
+    call, check = prepare()
     started = time.perf_counter_ns()
-    reply = app(lambda_event, context)
+    reply = call()
     elapsed = (time.perf_counter_ns() - started) / 1000
     check(reply)
     return elapsed
