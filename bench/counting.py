@@ -90,12 +90,13 @@ class Calls:
 
     # -- install ----------------------------------------------------------------------------------
     def install(self, hosts: dict[str, str]) -> None:
-        """Watch every boto3 client created from now on, and every HTTP request made with ``requests``
-        or ``urllib``; ``hosts`` names the netlocs of interest (netloc -> label, e.g. the Zoho sandbox)."""
+        """Watch every boto3 client created from now on, and every HTTP request made with ``requests``,
+        a ``urllib3.PoolManager`` (the provider's discovery) or ``urllib``; ``hosts`` names the netlocs of interest (netloc -> label, e.g. the Zoho sandbox)."""
         import urllib.request
 
         import boto3
         import requests
+        import urllib3
 
         calls = self
         original_client = boto3.session.Session.client
@@ -121,6 +122,14 @@ class Calls:
             return original_open(opener, url, *args, **kwargs)
 
         urllib.request.OpenerDirector.open = open_url  # type: ignore[method-assign]
+
+        original_urlopen = urllib3.PoolManager.urlopen  # requests goes through its pools, not this
+
+        def urlopen(manager: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            calls._http(hosts, method, url)
+            return original_urlopen(manager, method, url, *args, **kwargs)
+
+        urllib3.PoolManager.urlopen = urlopen  # type: ignore[method-assign]
 
     def _http(self, hosts: dict[str, str], method: str, url: str) -> None:
         parts = urlsplit(url)
