@@ -366,17 +366,26 @@ def _cost_step(row: dict[str, Any], ms: float) -> dict[str, Any]:
 
 
 def web_overheads(warm: dict[str, Any]) -> dict[str, Any]:
-    """Per route, what the web layer (Chalice, the adapter, the Lambda event in and out) adds to the
-    flow step it calls: the request through the app minus the same step called directly, as medians.
-    The bare route is all web layer (its handler returns a constant), so this is the ratio the issue's
-    "warm per-request overhead" compares with it."""
+    """Per route, what the web layer (Chalice, the routes, the adapter, the Lambda event in and out)
+    costs, against the bare route (which is all web layer: its handler returns a constant). Two ways:
+
+    - ``web_us``: the request through the app to a flow stand-in that answers at once (``*_web``),
+      timed like the bare route: the target's measure;
+    - ``by_subtraction_us``: the whole request minus the same flow step called directly (``*_flow``),
+      medians; it also carries what running the flow's work in between costs the web layer (caches)."""
     bare = warm["bare_route"]["median_us"]
     overheads: dict[str, Any] = {}
     for route in WARM_ROUTES:
-        full, flow = warm[route], warm[f"{route}_flow"]
-        overhead = full["median_us"] - flow["median_us"]
-        per_round = [a - b for a, b in zip(full["round_medians_us"], flow["round_medians_us"], strict=True)]
-        overheads[route] = {"overhead_us": overhead, "flow_us": flow["median_us"], "ratio_to_bare": overhead / bare, "round_overheads_us": per_round}
+        full, flow, alone = warm[route], warm[f"{route}_flow"], warm[f"{route}_web"]
+        subtracted = full["median_us"] - flow["median_us"]
+        overheads[route] = {
+            "web_us": alone["median_us"],
+            "ratio_to_bare": alone["median_us"] / bare,
+            "flow_us": flow["median_us"],
+            "by_subtraction_us": subtracted,
+            "by_subtraction_ratio_to_bare": subtracted / bare,
+            "round_by_subtraction_us": [a - b for a, b in zip(full["round_medians_us"], flow["round_medians_us"], strict=True)],
+        }
     return overheads
 
 
@@ -390,8 +399,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         overhead = warm["_overhead"][route]
         rows.append(
             _target(
-                f"warm web overhead, {route} / bare route",
-                f"{overhead['ratio_to_bare']:.2f}x ({overhead['overhead_us']:.0f} µs)",
+                f"warm web layer, {route} / bare route",
+                f"{overhead['ratio_to_bare']:.2f}x ({overhead['web_us']:.0f} µs)",
                 f"<= {WARM_MAX_RATIO}x",
                 overhead["ratio_to_bare"] <= WARM_MAX_RATIO,
             )
@@ -529,12 +538,14 @@ def _warm_lines(results: dict[str, Any]) -> list[str]:
     ):
         w = warm[name]
         lines.append(f"  {label:46s} {w['median_us']:10.0f} {w['p90_us']:9.0f} {w['ratio_to_bare']:7.1f}x")
-    lines.append("  web layer overhead = the request through the app - the same flow step called directly:")
-    lines.append(f"  {'':46s} {'request µs':>10s} {'flow µs':>9s} {'overhead':>9s} {'vs bare':>8s}")
+    lines.append("  the web layer (Chalice, routes, adapter): alone = through the app to a step that answers at once;")
+    lines.append("  by subtraction = the whole request - the same flow step called directly")
+    lines.append(f"  {'':46s} {'request µs':>10s} {'flow µs':>9s} {'alone µs':>9s} {'vs bare':>8s} {'subtr. µs':>10s} {'vs bare':>8s}")
     for route in WARM_ROUTES:
-        overhead = warm["_overhead"][route]
+        o = warm["_overhead"][route]
         lines.append(
-            f"  {route:46s} {warm[route]['median_us']:10.0f} {overhead['flow_us']:9.0f} {overhead['overhead_us']:9.0f} {overhead['ratio_to_bare']:7.2f}x"
+            f"  {route:46s} {warm[route]['median_us']:10.0f} {o['flow_us']:9.0f} {o['web_us']:9.0f} {o['ratio_to_bare']:7.2f}x"
+            f" {o['by_subtraction_us']:10.0f} {o['by_subtraction_ratio_to_bare']:7.2f}x"
         )
     return lines
 

@@ -1,8 +1,10 @@
 """Warm requests, in-process: the service's Connection URL GET, consent page GET, consent POST and
-revoke POST against in-memory fakes (``MemoryStore``, a fake secrets source, the real ``ZohoClient``
-and ``OidcClient`` over a fake HTTP session that answers Zoho's ``{"code": 0}`` and the provider's
-discovery document, ``RecordingTelemetry``), and a bare Chalice route returning a constant HTML
-page. All go through the same path: an API Gateway proxy event into ``app(event, context)``.
+revoke POST against in-memory fakes (``MemoryStore``, a fake Secrets Manager client behind the real
+``Secrets``, the real ``ZohoClient`` and ``OidcClient`` over a fake HTTP session that answers Zoho's
+``{"code": 0}`` and the provider's discovery document, ``RecordingTelemetry``), and a bare Chalice
+route returning a constant HTML page. All go through the same path: an API Gateway proxy event into
+``app(event, context)``. Each route is also timed as its flow step alone and as the web layer alone
+(see ``scenarios``), which is what the warm target compares with the bare route.
 
 Each scenario's per-request time is timed alone (setup such as creating the attempt a POST needs is
 outside the clock); rounds interleave the scenarios. Prints one ``BENCH {json}`` line."""
@@ -212,62 +214,130 @@ def through(app: Any, lambda_event: dict[str, Any]) -> Callable[[], Any]:
     return lambda: app(lambda_event, context)
 
 
+class Answering:
+    """A stand-in for the wired ``Flows`` whose steps answer at once with what the real step answered
+    once: a request through the app to it is the web layer alone (Chalice, the routes, the adapter's
+    parsing, error boundary and response), timed the way the bare route is."""
+
+    def __init__(self, flows: Any, answer: Any) -> None:
+        self.settings = flows.settings
+        self.telemetry = flows.telemetry
+        self._answer = answer
+
+    def start(self, *_: Any, **__: Any) -> Any:
+        return self._answer
+
+    def decide(self, *_: Any, **__: Any) -> Any:
+        return self._answer
+
+
+def web_only(app: Any, lambda_event: dict[str, Any], flows: Any, answer: Any) -> Callable[[], Any]:
+    from chalicelib import bootstrap
+
+    context = LambdaContext()
+    standin = Answering(flows, answer)
+
+    def call() -> Any:
+        bootstrap._flows = standin  # type: ignore[assignment]
+        try:
+            return app(lambda_event, context)
+        finally:
+            bootstrap._flows = flows
+
+    return call
+
+
 def scenarios(service: Any, bare: Any, flows: Any) -> dict[str, Callable[[], Prepared]]:
     """Each scenario prepares one request (untimed): the call to time and a check of its answer.
 
-    ``*_flow`` scenarios call the same flow step directly (``Flows.start`` / ``Flows.decide``, no
-    Chalice, no adapter) with the same inputs: the difference to the request through the app is the
-    per-request overhead of the web layer, which is what compares with the bare route."""
-    from chalicelib.flow import Web
-    from chalicelib.models import Kind
+    Each of the three routes is timed three ways, with the same inputs:
 
-    web = Web(WEB_BASE)
-    to_revoke: dict[bool, list[str]] = {False: [], True: []}  # what the consent POSTs connected, per variant
-    page_attempt = deciding_attempt(flows, "connect", f"500{secrets.randbelow(10**9):09d}")
-    signs_in = expect(303, lambda reply: reply["headers"]["Location"].startswith(f"{ISSUER}/oauth2/authorize?"))
+    - through the app (``connection_url_get``, ``consent_post``, ``revoke_post``): the whole request;
+    - ``*_flow``: the flow step called directly (``Flows.start`` / ``Flows.decide``: no Chalice, no
+      adapter); the whole request minus this is the web layer's share of a real request;
+    - ``*_web``: through the app to a stand-in whose step answers at once with what the real one
+      answered (``Answering``): the web layer alone, timed like the bare route it compares with."""
+    s = Scenarios(service, bare, flows)
+    return {
+        "bare_route": s.bare_route,
+        "connection_url_get": s.connect_get,
+        "connection_url_get_flow": s.connect_flow,
+        "connection_url_get_web": s.connect_web,
+        "consent_page_get": s.consent_page,
+        # Each revoke revokes what a consent connected: keep each consent before its revoke.
+        "consent_post": lambda: s.decision("connect", "allow"),
+        "consent_post_flow": lambda: s.decision("connect", "allow", direct=True),
+        "consent_post_web": lambda: s.decision_web("connect", "allow"),
+        "revoke_post": lambda: s.decision("revoke", "revoke"),
+        "revoke_post_flow": lambda: s.decision("revoke", "revoke", direct=True),
+        "revoke_post_web": lambda: s.decision_web("revoke", "revoke"),
+    }
 
-    def bare_route() -> Prepared:
-        return through(bare, event("GET", "/bare", "/bare")), expect(200)
 
-    def connect_get() -> Prepared:
+class Scenarios:
+    def __init__(self, service: Any, bare: Any, flows: Any) -> None:
+        from chalicelib.flow import Web
+
+        self.service, self.bare, self.flows = service, bare, flows
+        self.web = Web(WEB_BASE)
+        self.to_revoke: dict[bool, list[str]] = {False: [], True: []}  # what the consent POSTs connected, per variant
+        self.page_attempt = deciding_attempt(flows, "connect", f"500{secrets.randbelow(10**9):09d}")
+        self.signs_in = expect(303, lambda reply: reply["headers"]["Location"].startswith(f"{ISSUER}/oauth2/authorize?"))
+        self.to_flow_page = expect(303, lambda reply: reply["headers"]["Location"] == f"{WEB_BASE}/flow")
+        # What the real steps answer, once (untimed), for the web-layer-alone scenarios to answer with.
+        self.started = self._start(token(f"600{secrets.randbelow(10**9):09d}"))
+        organization_id = f"800{secrets.randbelow(10**9):09d}"
+        self.answers = {"connect": self._decided("connect", "allow", organization_id), "revoke": self._decided("revoke", "revoke", organization_id)}
+
+    def _start(self, jwttoken: str) -> Any:
+        from chalicelib.models import Kind
+
+        return self.flows.start(Kind.CONNECT, CONNECTION, jwttoken, referer=REFERER["Referer"], origin=None, web=self.web)
+
+    def _decided(self, kind: str, choice: str, organization_id: str) -> Any:
+        attempt = deciding_attempt(self.flows, kind, organization_id)
+        return self.flows.decide(attempt.attempt_id, {"csrf_token": attempt.csrf_token, "decision": choice}, web=self.web)
+
+    @staticmethod
+    def _connect_event() -> dict[str, Any]:
         query = {"jwttoken": token(f"600{secrets.randbelow(10**9):09d}")}
         path = f"/connections/{CONNECTION}/connect"
-        lambda_event = event("GET", "/connections/{connection}/connect", path, query=query, path_params={"connection": CONNECTION}, headers=REFERER)
-        return through(service, lambda_event), signs_in
+        return event("GET", "/connections/{connection}/connect", path, query=query, path_params={"connection": CONNECTION}, headers=REFERER)
 
-    def connect_flow() -> Prepared:
+    @staticmethod
+    def _decision_event(attempt_id: str, fields: dict[str, str]) -> dict[str, Any]:
+        return event("POST", "/flow/decision", "/flow/decision", body=urlencode(fields), headers={"Cookie": f"{COOKIE}={attempt_id}"})
+
+    def bare_route(self) -> Prepared:
+        return through(self.bare, event("GET", "/bare", "/bare")), expect(200)
+
+    def connect_get(self) -> Prepared:
+        return through(self.service, self._connect_event()), self.signs_in
+
+    def connect_flow(self) -> Prepared:
         jwttoken = token(f"600{secrets.randbelow(10**9):09d}")
-        return (lambda: flows.start(Kind.CONNECT, CONNECTION, jwttoken, referer=REFERER["Referer"], origin=None, web=web)), signs_in
+        return (lambda: self._start(jwttoken)), self.signs_in
 
-    def consent_page() -> Prepared:
-        headers = {"Cookie": f"{COOKIE}={page_attempt.attempt_id}"}
-        return through(service, event("GET", "/flow", "/flow", headers=headers)), expect(200, lambda reply: 'name="csrf_token"' in reply["body"])
+    def connect_web(self) -> Prepared:
+        return web_only(self.service, self._connect_event(), self.flows, self.started), self.signs_in
 
-    def decision(kind: str, choice: str, direct: bool = False) -> Callable[[], Prepared]:
-        def prepare() -> Prepared:
-            organization_id = to_revoke[direct].pop(0) if kind == "revoke" else f"700{secrets.randbelow(10**9):09d}"
-            attempt = deciding_attempt(flows, kind, organization_id)
-            if kind == "connect":
-                to_revoke[direct].append(organization_id)
-            fields = {"csrf_token": attempt.csrf_token, "decision": choice}
-            if direct:
-                return (lambda: flows.decide(attempt.attempt_id, fields, web=web)), expect(303)
-            headers = {"Cookie": f"{COOKIE}={attempt.attempt_id}"}
-            return through(service, event("POST", "/flow/decision", "/flow/decision", body=urlencode(fields), headers=headers)), expect(303)
+    def consent_page(self) -> Prepared:
+        headers = {"Cookie": f"{COOKIE}={self.page_attempt.attempt_id}"}
+        return through(self.service, event("GET", "/flow", "/flow", headers=headers)), expect(200, lambda reply: 'name="csrf_token"' in reply["body"])
 
-        return prepare
+    def decision(self, kind: str, choice: str, direct: bool = False) -> Prepared:
+        organization_id = self.to_revoke[direct].pop(0) if kind == "revoke" else f"700{secrets.randbelow(10**9):09d}"
+        attempt = deciding_attempt(self.flows, kind, organization_id)
+        if kind == "connect":
+            self.to_revoke[direct].append(organization_id)
+        fields = {"csrf_token": attempt.csrf_token, "decision": choice}
+        if direct:
+            return (lambda: self.flows.decide(attempt.attempt_id, fields, web=self.web)), self.to_flow_page
+        return through(self.service, self._decision_event(attempt.attempt_id, fields)), self.to_flow_page
 
-    return {
-        "bare_route": bare_route,
-        "connection_url_get": connect_get,
-        "connection_url_get_flow": connect_flow,
-        "consent_page_get": consent_page,
-        # Each revoke revokes what a consent connected: keep each consent before its revoke.
-        "consent_post": decision("connect", "allow"),
-        "consent_post_flow": decision("connect", "allow", direct=True),
-        "revoke_post": decision("revoke", "revoke"),
-        "revoke_post_flow": decision("revoke", "revoke", direct=True),
-    }
+    def decision_web(self, kind: str, choice: str) -> Prepared:
+        fields = {"csrf_token": secrets.token_urlsafe(32), "decision": choice}
+        return web_only(self.service, self._decision_event(secrets.token_urlsafe(32), fields), self.flows, self.answers[kind]), self.to_flow_page
 
 
 def main() -> None:
