@@ -11,4 +11,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if TIMINGS:
         terminalreporter.section("page times under Zoho and AWS faults")
         for name, seconds in TIMINGS:
-            terminalreporter.write_line(f"{name:40s} {seconds:6.2f} s")
+            terminalreporter.write_line(f"{name:52s} {seconds:6.2f} s")

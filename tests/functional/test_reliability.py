@@ -82,7 +82,7 @@ def test_zoho_fault_matrix(
     started = time.monotonic()
     decided = browser.decide(consent, "allow")
     elapsed = time.monotonic() - started
-    TIMINGS.append((f"{mode}-{times or 'always'}", elapsed))
+    TIMINGS.append((f"decision, Zoho {mode} ({times or 'always'})", elapsed))
     fault(stack, "ok")
     page = browser.get("/flow")
     assert (decided.status_code, page.status_code, page.headers["Content-Type"]) == (303, status, HTML)
@@ -297,7 +297,7 @@ def test_aws_unreachable_is_a_clear_503_page(service: Any, stack: LocalStack, mo
     started = time.monotonic()
     response = service.http.get(f"/connections/{CONNECTION}/{path}?jwttoken={Installation().token(stack)}")
     elapsed = time.monotonic() - started
-    TIMINGS.append((f"{variable}-down", elapsed))
+    TIMINGS.append((f"{path} URL, {variable} down", elapsed))
     assert (response.status_code, response.headers["Content-Type"]) == (503, HTML)
     assert "The service is temporarily unavailable. Please try again in a minute." in text_of(response)
     assert elapsed < 27.0  # a page before API Gateway's 29 s limit, not a speed target
