@@ -207,7 +207,7 @@ class OidcClient:
             offered = []
         algorithms = tuple(alg for alg in ACCEPTED_ALGORITHMS if alg in offered)
         endpoints = [document.get(name) for name in ("authorization_endpoint", "token_endpoint", "jwks_uri")]
-        if not algorithms or not all(isinstance(url, str) and url.startswith(("https://", "http://")) for url in endpoints):
+        if not algorithms or not all(_is_endpoint(url) for url in endpoints):
             logger.error("oidc_discovery_incomplete", extra={"configured": self._issuer})
             raise ServiceUnavailable()
         return _Metadata(str(endpoints[0]), str(endpoints[1]), str(endpoints[2]), algorithms)
@@ -219,6 +219,20 @@ class OidcClient:
             if self._jwks is None:
                 self._jwks = jwt.PyJWKClient(metadata.jwks_uri, cache_keys=True, lifespan=3600, timeout=5)
             return self._jwks
+
+
+def _is_endpoint(url: object) -> bool:
+    """An absolute http(s) URL with a host and, if any, a valid port: what the sign-in redirect, the
+    code exchange and the JWKS fetch can use (a provider's typo is refused here, as a 503, not met
+    later as a ValueError)."""
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 MAX_SUBJECT_LENGTH = 255  # OpenID Connect Core, section 2: "MUST NOT exceed 255 ASCII characters"

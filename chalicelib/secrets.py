@@ -101,8 +101,9 @@ class Secrets:
         current = self._get_version(secret_id, "AWSCURRENT")
         if current is None:
             return None
-        keys = [parse_extension_key(secret_id, current.get("SecretString"))]
-        self._remember(secret_id, current.get("SecretString"))  # the next request uses the new key without another miss
+        value = _value_of(current)
+        keys = [parse_extension_key(secret_id, value)]
+        self._remember(secret_id, value)  # the next request uses the new key without another miss
         created = current.get("CreatedDate")
         accept_until = created.timestamp() + ROTATION_GRACE_SECONDS if created is not None else now
         remembered: tuple[str, float] | None = None
@@ -110,7 +111,7 @@ class Secrets:
             previous = self._get_version(secret_id, "AWSPREVIOUS")
             try:
                 if previous is not None:
-                    remembered = (parse_extension_key(secret_id, previous.get("SecretString")), accept_until)
+                    remembered = (parse_extension_key(secret_id, _value_of(previous)), accept_until)
                     keys.append(remembered[0])
             except SecretFormatError:
                 logger.warning("previous_secret_unusable", extra={"secret_id": secret_id})
@@ -139,13 +140,13 @@ class Secrets:
         except (BotoCoreError, ClientError) as exc:
             with self._lock:
                 stale = self._last_good.get(secret_id)
-            problem = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
+            problem = _problem(exc)
             if stale is not None:
                 logger.warning("secret_unavailable_using_cached", extra={"secret_id": secret_id, "error": problem})
                 return stale
             logger.error("secret_unavailable", extra={"secret_id": secret_id, "error": problem})
             raise ServiceUnavailable() from exc
-        value = reply["SecretString"] if "SecretString" in reply else reply.get("SecretBinary")
+        value = _value_of(reply)
         self._remember(secret_id, value)
         return value
 
@@ -161,12 +162,22 @@ class Secrets:
 
         try:
             reply: dict[str, Any] = self._client.get_secret_value(SecretId=secret_id, VersionStage=stage)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code != "ResourceNotFoundException":  # no AWSPREVIOUS before the first rotation
-                logger.warning("secret_version_unavailable", extra={"secret_id": secret_id, "stage": stage, "code": code})
-            return None
-        except BotoCoreError as exc:
-            logger.warning("secret_version_unavailable", extra={"secret_id": secret_id, "stage": stage, "error": type(exc).__name__})
+        except (BotoCoreError, ClientError) as exc:
+            problem = _problem(exc)
+            if problem != "ResourceNotFoundException":  # no AWSPREVIOUS before the first rotation
+                logger.warning("secret_version_unavailable", extra={"secret_id": secret_id, "stage": stage, "error": problem})
             return None
         return reply
+
+
+def _value_of(reply: dict[str, Any]) -> object:
+    """A GetSecretValue reply's value: its text, else its bytes (which the parsers refuse by name)."""
+    return reply["SecretString"] if "SecretString" in reply else reply.get("SecretBinary")
+
+
+def _problem(exc: Exception) -> str:
+    """What went wrong reading a secret, for the log: AWS's error code, else the exception's name (never
+    its message, which can quote the request)."""
+    from botocore.exceptions import ClientError
+
+    return str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else type(exc).__name__

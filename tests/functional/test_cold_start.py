@@ -77,4 +77,4 @@ def test_a_cold_first_request_loads_only_what_it_needs(stack: LocalStack, instal
     if kind == "revoke":
         assert _loaded(result["modules"], NOT_ON_A_FIRST_REVOKE) == []
     else:
-        assert _loaded(result["modules"], {"chalicelib.oidc", "urllib3"}) == ["chalicelib.oidc", "urllib3"]
+        assert _loaded(result["modules"], {"chalicelib.oidc"}) == ["chalicelib.oidc"]  # the check sees what a request loads

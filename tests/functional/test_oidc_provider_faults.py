@@ -172,3 +172,24 @@ def test_sign_ins_reuse_one_connection_to_the_provider(provider: Provider) -> No
         client.sign_in(code="code", redirect_uri="https://service.example/auth/callback", code_verifier="v" * 43, nonce=NONCE)
     assert [endpoint for endpoint, _ in provider.connections if endpoint != "jwks"] == ["discovery", "token", "token", "token"]  # PyJWKClient: urllib
     assert len({port for endpoint, port in provider.connections if endpoint == "token"}) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        ("authorization_endpoint", "https://[idp.example/authorize"),
+        ("authorization_endpoint", "https://idp.example:99999/authorize"),
+        ("token_endpoint", "https://[idp.example/token"),
+        ("jwks_uri", "http://idp.example:port/jwks"),
+    ],
+)
+def test_a_discovery_document_with_an_unparsable_endpoint_is_a_503(provider: Provider, name: str, url: str) -> None:
+    """Found when the sign-in redirect was built from the endpoint with urlsplit: an endpoint that does
+    not parse as a URL is the provider's fault, refused with the rest of its document."""
+    provider.answers.clear()
+    provider.discovery_changes.clear()
+    provider.discovery_changes[name] = url
+    client = OidcClient(issuer=provider.issuer, client_id=CLIENT, client_secret=lambda: "client-secret", session=requests.Session())
+    with pytest.raises(FlowError) as caught:
+        client.authorization_url(redirect_uri="https://service.example/auth/callback", state="s", nonce=NONCE, code_verifier="v" * 43)
+    assert (caught.value.status, caught.value.reason) == (503, "service_unavailable")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -157,3 +158,16 @@ def test_no_previous_version_before_the_first_rotation() -> None:
     client = FakeSecretsManager({"AWSCURRENT": ("k", NOW - 5)})
     assert secrets_with(client).refreshed_zoho_verification_keys() == ["k"]
     assert client.calls == ["AWSCURRENT", "AWSPREVIOUS"]
+
+
+def test_a_binary_secret_is_named_as_such_on_the_hot_path_and_at_a_refresh() -> None:
+    class BinarySecretsManager(FakeSecretsManager):
+        def get_secret_value(self, SecretId: str, VersionStage: str = "AWSCURRENT") -> dict[str, Any]:
+            reply = super().get_secret_value(SecretId, VersionStage)
+            return {"SecretBinary": reply.pop("SecretString").encode(), **reply}
+
+    message = "Secret ext holds binary data; store the Secret Key as text (SecretString)."
+    with pytest.raises(SecretFormatError, match=re.escape(message)):
+        secrets_with(BinarySecretsManager({"AWSCURRENT": ("k", NOW - 86400)})).extension_key()
+    with pytest.raises(SecretFormatError, match=re.escape(message)):
+        secrets_with(BinarySecretsManager({"AWSCURRENT": ("k", NOW - 86400)})).refreshed_zoho_verification_keys()
